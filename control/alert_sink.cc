@@ -1,0 +1,99 @@
+#include "control/alert_sink.h"
+
+#include <cerrno>
+#include <cinttypes>
+#include <cstring>
+#include <ctime>
+#include <filesystem>
+#include <stdexcept>
+#include <system_error>
+#include <utility>
+
+#include <spdlog/spdlog.h>
+
+namespace haystack {
+
+std::string_view severity_name(Severity s) {
+  switch (s) {
+    case Severity::kInfo: return "info";
+    case Severity::kWarning: return "warning";
+    case Severity::kCritical: return "critical";
+  }
+  return "info";
+}
+
+std::string format_time_ns(uint64_t t_ns) {
+  const std::time_t secs = static_cast<std::time_t>(t_ns / 1'000'000'000ULL);
+  const uint64_t frac = t_ns % 1'000'000'000ULL;
+  std::tm tm{};
+  gmtime_r(&secs, &tm);
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%09" PRIu64 "Z",
+                tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+                frac);
+  return buf;
+}
+
+std::string AlertSink::to_json_line(const Alert& a, const std::string& site) {
+  nlohmann::ordered_json j;
+  j["time"] = format_time_ns(a.time_ns);
+  j["time_ns"] = a.time_ns;
+  j["site"] = site;
+  j["type"] = a.type;
+  j["severity"] = severity_name(a.severity);
+  j["subject"] = a.subject;
+  if (a.details.is_null()) {
+    j["details"] = nlohmann::ordered_json::object();
+  } else if (a.details.is_object()) {
+    j["details"] = nlohmann::ordered_json(a.details);
+  } else {
+    j["details"] = nlohmann::ordered_json{{"value", nlohmann::ordered_json(a.details)}};
+  }
+  // Invalid UTF-8 (e.g. from a packet-derived name) is replaced, never thrown on.
+  return j.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace);
+}
+
+AlertSink::AlertSink(const std::string& path, std::string site)
+    : path_(path), site_(std::move(site)) {
+  if (path_.empty()) return;
+  const std::filesystem::path parent = std::filesystem::path(path_).parent_path();
+  if (!parent.empty()) {
+    std::error_code ec;
+    std::filesystem::create_directories(parent, ec);
+    if (ec) {
+      throw std::runtime_error("alert file " + path_ + ": cannot create directory " +
+                               parent.string() + ": " + ec.message());
+    }
+  }
+  f_ = std::fopen(path_.c_str(), "ae");  // append, close-on-exec
+  if (f_ == nullptr) {
+    throw std::runtime_error("alert file " + path_ + ": cannot open for appending: " +
+                             std::strerror(errno));
+  }
+}
+
+AlertSink::~AlertSink() {
+  if (f_ != nullptr) std::fclose(f_);
+}
+
+void AlertSink::emit(const Alert& a) {
+  const std::string line = to_json_line(a, site_);
+  std::lock_guard<std::mutex> lock(mu_);
+  if (f_ != nullptr) {
+    const std::string out = line + '\n';  // one write per line keeps lines whole
+    const bool ok =
+        std::fwrite(out.data(), 1, out.size(), f_) == out.size() && std::fflush(f_) == 0;
+    if (!ok) {
+      ++write_errors_;
+      std::clearerr(f_);
+    }
+  }
+  ++emitted_;
+  switch (a.severity) {
+    case Severity::kInfo: spdlog::info("alert: {}", line); break;
+    case Severity::kWarning: spdlog::warn("alert: {}", line); break;
+    case Severity::kCritical: spdlog::critical("alert: {}", line); break;
+  }
+}
+
+}  // namespace haystack

@@ -1,0 +1,53 @@
+// AlertSink: the one place alerts leave control. Each alert is one JSON object per line
+// (schema in docs/operations.md#alerts), appended to the alert file, flushed, and logged.
+#pragma once
+
+#include <cstdint>
+#include <cstdio>
+#include <mutex>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+namespace haystack {
+
+enum class Severity : uint8_t { kInfo, kWarning, kCritical };
+std::string_view severity_name(Severity s);
+
+struct Alert {
+  uint64_t time_ns = 0;        // event time (packet time in replay, wall clock live)
+  std::string type;            // e.g. "daemon_start", "rx_drops"
+  Severity severity = Severity::kInfo;
+  std::string subject;         // what the alert is about, e.g. a port name
+  nlohmann::json details = nlohmann::json::object();
+};
+
+class AlertSink {
+ public:
+  // Opens `path` for appending (creating parent directories). Throws std::runtime_error
+  // naming the path when it cannot. An empty path disables the file (log only).
+  AlertSink(const std::string& path, std::string site);
+  ~AlertSink();
+  AlertSink(const AlertSink&) = delete;
+  AlertSink& operator=(const AlertSink&) = delete;
+
+  void emit(const Alert& a);
+  uint64_t emitted() const { return emitted_; }
+  uint64_t write_errors() const { return write_errors_; }
+
+  // The JSON line for an alert, without the trailing newline.
+  static std::string to_json_line(const Alert& a, const std::string& site);
+
+ private:
+  std::string path_;
+  std::string site_;
+  std::FILE* f_ = nullptr;
+  std::mutex mu_;  // control threads only; never taken on the packet path
+  uint64_t emitted_ = 0;
+  uint64_t write_errors_ = 0;
+};
+
+// RFC 3339 UTC with nanoseconds, e.g. 2026-11-22T10:00:00.000000000Z
+std::string format_time_ns(uint64_t t_ns);
+
+}  // namespace haystack

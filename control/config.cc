@@ -1,0 +1,762 @@
+#include "control/config.h"
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cctype>
+#include <cerrno>
+#include <charconv>
+#include <cstring>
+#include <initializer_list>
+#include <map>
+#include <optional>
+#include <string_view>
+#include <utility>
+
+#include <yaml-cpp/yaml.h>
+
+namespace haystack {
+
+namespace {
+
+std::string error_text(const std::string& file, int line, const std::string& key,
+                       const std::string& msg) {
+  std::string s = file;
+  if (line > 0) s += ":" + std::to_string(line);
+  s += ": ";
+  if (!key.empty()) s += key + ": ";
+  s += msg;
+  return s;
+}
+
+}  // namespace
+
+ConfigError::ConfigError(std::string file, int line, std::string key, const std::string& msg)
+    : std::runtime_error(error_text(file, line, key, msg)),
+      file_(std::move(file)),
+      line_(line),
+      key_(std::move(key)) {}
+
+// ---------------------------------------------------------------------------------------
+// Prefixes
+
+bool parse_prefix(const std::string& text, Prefix& out, std::string& why) {
+  const size_t slash = text.find('/');
+  const std::string addr_text = text.substr(0, slash);
+  const bool v6 = addr_text.find(':') != std::string::npos;
+  const int max_len = v6 ? 128 : 32;
+
+  Prefix p;
+  if (v6) {
+    uint8_t buf[16];
+    if (inet_pton(AF_INET6, addr_text.c_str(), buf) != 1) {
+      why = "invalid IPv6 address \"" + addr_text + "\"";
+      return false;
+    }
+    p.addr = IpAddr::from_v6(buf);
+  } else {
+    uint8_t buf[4];
+    if (inet_pton(AF_INET, addr_text.c_str(), buf) != 1) {
+      why = "invalid IPv4 address \"" + addr_text + "\"";
+      return false;
+    }
+    p.addr = IpAddr::from_v4(buf);
+  }
+
+  int len = max_len;
+  if (slash != std::string::npos) {
+    const std::string len_text = text.substr(slash + 1);
+    const bool digits = !len_text.empty() && len_text.size() <= 3 &&
+                        std::all_of(len_text.begin(), len_text.end(),
+                                    [](char c) { return c >= '0' && c <= '9'; });
+    if (!digits || std::stoi(len_text) > max_len) {
+      why = "invalid prefix length \"" + len_text + "\" (expected 0.." + std::to_string(max_len) +
+            ")";
+      return false;
+    }
+    len = std::stoi(len_text);
+  }
+  p.len = static_cast<uint8_t>(len);
+
+  // Clear host bits; if any were set, the operator most likely mistyped the prefix.
+  Prefix net = p;
+  const int base = v6 ? 0 : 12;
+  const int bits = v6 ? 128 : 32;
+  for (int i = len; i < bits; ++i) {
+    const int byte = base + i / 8;
+    net.addr.b[byte] &= static_cast<uint8_t>(~(0x80u >> (i % 8)));
+  }
+  if (!(net.addr == p.addr)) {
+    why = "host bits set in \"" + text + "\" (did you mean " + net.str() + "?)";
+    return false;
+  }
+  out = net;
+  return true;
+}
+
+bool Prefix::contains(const IpAddr& a) const {
+  if (a.v4 != addr.v4) return false;
+  const int base = addr.v4 ? 12 : 0;
+  const int full = len / 8;
+  for (int i = 0; i < full; ++i) {
+    if (a.b[base + i] != addr.b[base + i]) return false;
+  }
+  const int rem = len % 8;
+  if (rem == 0) return true;
+  const uint8_t mask = static_cast<uint8_t>(0xff00u >> rem);
+  return (a.b[base + full] & mask) == (addr.b[base + full] & mask);
+}
+
+std::string Prefix::str() const {
+  char buf[INET6_ADDRSTRLEN];
+  const char* r = addr.v4 ? inet_ntop(AF_INET, addr.b.data() + 12, buf, sizeof buf)
+                          : inet_ntop(AF_INET6, addr.b.data(), buf, sizeof buf);
+  if (r == nullptr) return "?";
+  return std::string(buf) + "/" + std::to_string(len);
+}
+
+std::string_view mode_name(Mode m) { return m == Mode::kIsp ? "isp" : "ixp"; }
+
+std::string_view clock_name(ClockSource c) {
+  switch (c) {
+    case ClockSource::kAuto: return "auto";
+    case ClockSource::kPacket: return "packet";
+    case ClockSource::kWall: return "wall";
+  }
+  return "?";
+}
+
+// ---------------------------------------------------------------------------------------
+// YAML reading helpers
+
+namespace {
+
+// Optimal string alignment distance: insertions, deletions, substitutions and
+// transpositions of neighbours each cost 1.
+size_t edit_distance(std::string_view a, std::string_view b) {
+  std::vector<std::vector<size_t>> d(a.size() + 1, std::vector<size_t>(b.size() + 1));
+  for (size_t i = 0; i <= a.size(); ++i) d[i][0] = i;
+  for (size_t j = 0; j <= b.size(); ++j) d[0][j] = j;
+  for (size_t i = 1; i <= a.size(); ++i) {
+    for (size_t j = 1; j <= b.size(); ++j) {
+      const size_t cost = a[i - 1] == b[j - 1] ? 0 : 1;
+      d[i][j] = std::min({d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + cost});
+      if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1]) {
+        d[i][j] = std::min(d[i][j], d[i - 2][j - 2] + 1);
+      }
+    }
+  }
+  return d[a.size()][b.size()];
+}
+
+std::string lower(std::string_view s) {
+  std::string out(s);
+  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return out;
+}
+
+// The closest candidate within edit distance 2 (ignoring case), or else a candidate the
+// word starts with ("warning" -> "warn"); empty when nothing is close.
+std::string suggest(std::string_view word, std::initializer_list<std::string_view> candidates) {
+  const std::string w = lower(word);
+  std::string best;
+  size_t best_d = 3;
+  for (std::string_view c : candidates) {
+    const size_t d = edit_distance(w, c);
+    // At most 2 edits, and fewer than half the word: "foo" is not a typo of "log".
+    if (d < best_d && 2 * d < w.size()) {
+      best_d = d;
+      best = std::string(c);
+    }
+  }
+  if (best.empty()) {
+    for (std::string_view c : candidates) {
+      if (c.size() >= 3 && w.size() > c.size() && w.compare(0, c.size(), c) == 0) {
+        return std::string(c);
+      }
+    }
+  }
+  return best;
+}
+
+std::string join(std::initializer_list<std::string_view> items) {
+  std::string s;
+  for (std::string_view i : items) {
+    if (!s.empty()) s += ", ";
+    s += i;
+  }
+  return s;
+}
+
+std::string quote(const std::string& s) {
+  std::string q = "\"";
+  const size_t limit = 80;
+  for (size_t i = 0; i < s.size() && i < limit; ++i) {
+    const unsigned char c = static_cast<unsigned char>(s[i]);
+    if (c == '"' || c == '\\') {
+      q += '\\';
+      q += static_cast<char>(c);
+    } else if (c < 0x20 || c == 0x7f) {
+      static const char* hex = "0123456789abcdef";
+      q += "\\x";
+      q += hex[c >> 4];
+      q += hex[c & 15];
+    } else {
+      q += static_cast<char>(c);
+    }
+  }
+  if (s.size() > limit) q += "...";
+  return q + "\"";
+}
+
+// How a node reads in an error message: `got "abc"`, `got a list`, ...
+std::string describe(const YAML::Node& n) {
+  switch (n.Type()) {
+    case YAML::NodeType::Null: return "nothing (null)";
+    case YAML::NodeType::Sequence: return "a list";
+    case YAML::NodeType::Map: return "a map";
+    case YAML::NodeType::Scalar: return quote(n.Scalar());
+    default: return "nothing";
+  }
+}
+
+int mark_line(const YAML::Node& n) {
+  const int l = n.Mark().line;
+  return l >= 0 ? l + 1 : 0;
+}
+
+// A value with its dotted key path and the line it is reported at. Never assigned to:
+// assigning to a bound YAML::Node rewrites the node it refers to.
+struct Item {
+  Item(const YAML::Node& n, std::string k, int l) : node(n), key(std::move(k)), line(l) {}
+  Item(const Item&) = default;
+  Item& operator=(const Item&) = delete;
+
+  YAML::Node node;
+  std::string key;
+  int line = 0;
+};
+
+class Reader {
+ public:
+  explicit Reader(std::string file) : file_(std::move(file)) {}
+
+  [[noreturn]] void fail(int line, const std::string& key, const std::string& msg) const {
+    throw ConfigError(file_, line, key, msg);
+  }
+  [[noreturn]] void fail(const Item& it, const std::string& msg) const {
+    fail(it.line, it.key, msg);
+  }
+  [[noreturn]] void expected(const Item& it, const std::string& what) const {
+    fail(it, "expected " + what + ", got " + describe(it.node));
+  }
+
+  const std::string& file() const { return file_; }
+
+ private:
+  std::string file_;
+};
+
+// A validated YAML map: rejects unknown and duplicate keys up front, then hands out
+// the present values by name.
+class MapReader {
+ public:
+  MapReader(const Reader& r, const Item& map, std::initializer_list<std::string_view> allowed)
+      : r_(r), map_(map) {
+    if (map.node.IsNull()) return;  // an empty section: every key takes its default
+    if (!map.node.IsMap()) r.expected(map, "a map with keys " + join(allowed));
+    for (auto it = map.node.begin(); it != map.node.end(); ++it) {
+      const YAML::Node k = it->first;
+      const int kline = mark_line(k);
+      if (!k.IsScalar()) r.fail(kline, map.key, "expected a plain key, got " + describe(k));
+      const std::string name = k.Scalar();
+      const std::string path = child_key(name);
+      if (std::find(allowed.begin(), allowed.end(), name) == allowed.end()) {
+        const std::string s = suggest(name, allowed);
+        r.fail(kline, path,
+               s.empty() ? "unknown key; allowed keys are " + join(allowed)
+                         : "unknown key; did you mean '" + s + "'?");
+      }
+      if (auto dup = entries_.find(name); dup != entries_.end()) {
+        r.fail(kline, path,
+               "duplicate key (first given on line " + std::to_string(dup->second.first) + ")");
+      }
+      // A null value has no position of its own: yaml-cpp marks the next token instead.
+      const YAML::Node v = it->second;
+      int vline = v.IsNull() ? kline : mark_line(v);
+      if (vline == 0) vline = kline;
+      entries_.emplace(name, std::make_pair(kline, Item(v, path, vline)));
+    }
+  }
+
+  const Item* get(std::string_view name) const {
+    auto it = entries_.find(std::string(name));
+    return it == entries_.end() ? nullptr : &it->second.second;
+  }
+  const Item& require(std::string_view name) const {
+    const Item* i = get(name);
+    if (i == nullptr) r_.fail(map_.line, child_key(name), "required key is missing");
+    return *i;
+  }
+  std::string child_key(std::string_view name) const {
+    return map_.key.empty() ? std::string(name) : map_.key + "." + std::string(name);
+  }
+  int line() const { return map_.line; }
+
+ private:
+  const Reader& r_;
+  const Item& map_;
+  std::map<std::string, std::pair<int, Item>> entries_;  // name -> (key line, value)
+};
+
+// The elements of a list, each with its `key[i]` path.
+std::vector<Item> list_items(const Reader& r, const Item& list, const std::string& what) {
+  std::vector<Item> out;
+  if (list.node.IsNull()) return out;
+  if (!list.node.IsSequence()) r.expected(list, "a list of " + what);
+  size_t i = 0;
+  for (auto it = list.node.begin(); it != list.node.end(); ++it, ++i) {
+    const YAML::Node n = *it;
+    int line = n.IsNull() ? list.line : mark_line(n);
+    if (line == 0) line = list.line;
+    out.emplace_back(n, list.key + "[" + std::to_string(i) + "]", line);
+  }
+  return out;
+}
+
+// A scalar written without quotes (quoted scalars are strings in YAML).
+bool plain_scalar(const YAML::Node& n) {
+  return n.IsScalar() && (n.Tag() == "?" || n.Tag() == "tag:yaml.org,2002:int");
+}
+
+std::optional<uint64_t> parse_decimal(const std::string& s) {
+  if (s.empty() || s.size() > 20) return std::nullopt;
+  uint64_t v = 0;
+  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v, 10);
+  if (ec != std::errc() || p != s.data() + s.size() || s[0] == '-' || s[0] == '+') {
+    return std::nullopt;
+  }
+  return v;
+}
+
+std::string range_text(uint64_t lo, uint64_t hi) {
+  return std::to_string(lo) + ".." + std::to_string(hi);
+}
+
+std::string quoted_hint(const Item& it) {
+  return it.node.IsScalar() && !plain_scalar(it.node) ? " (remove the quotes)" : "";
+}
+
+uint64_t get_uint(const Reader& r, const Item& it, uint64_t lo, uint64_t hi) {
+  std::optional<uint64_t> v;
+  if (plain_scalar(it.node)) v = parse_decimal(it.node.Scalar());
+  if (!v || *v < lo || *v > hi) {
+    r.fail(it, "expected an integer in " + range_text(lo, hi) + ", got " + describe(it.node) +
+                   quoted_hint(it));
+  }
+  return *v;
+}
+
+uint64_t get_pow2(const Reader& r, const Item& it, uint64_t lo, uint64_t hi) {
+  std::optional<uint64_t> v;
+  if (plain_scalar(it.node)) v = parse_decimal(it.node.Scalar());
+  if (!v || *v < lo || *v > hi || (*v & (*v - 1)) != 0) {
+    r.fail(it, "expected a power of two in " + range_text(lo, hi) + ", got " +
+                   describe(it.node) + quoted_hint(it));
+  }
+  return *v;
+}
+
+uint64_t get_u64_any_base(const Reader& r, const Item& it) {
+  std::optional<uint64_t> v;
+  if (plain_scalar(it.node)) {
+    const std::string& s = it.node.Scalar();
+    if (s.size() > 2 && s[0] == '0' && (s[1] == 'x' || s[1] == 'X')) {
+      if (s.size() <= 18) {
+        uint64_t x = 0;
+        auto [p, ec] = std::from_chars(s.data() + 2, s.data() + s.size(), x, 16);
+        if (ec == std::errc() && p == s.data() + s.size()) v = x;
+      }
+    } else {
+      v = parse_decimal(s);
+    }
+  }
+  if (!v) {
+    r.fail(it, "expected an unsigned 64-bit integer (decimal or 0x hex), got " +
+                   describe(it.node) + quoted_hint(it));
+  }
+  return *v;
+}
+
+bool get_bool(const Reader& r, const Item& it) {
+  if (plain_scalar(it.node) || (it.node.IsScalar() && it.node.Tag() == "tag:yaml.org,2002:bool")) {
+    const std::string& s = it.node.Scalar();
+    if (s == "true" || s == "True" || s == "TRUE") return true;
+    if (s == "false" || s == "False" || s == "FALSE") return false;
+  }
+  r.fail(it, "expected true or false, got " + describe(it.node));
+}
+
+std::string get_string(const Reader& r, const Item& it, const std::string& what = "a string") {
+  if (!it.node.IsScalar()) r.expected(it, what);
+  return it.node.Scalar();
+}
+
+std::string get_path(const Reader& r, const Item& it) {
+  std::string s = get_string(r, it, "a file or directory path");
+  if (s.empty()) r.expected(it, "a non-empty path");
+  if (s.find('\0') != std::string::npos) r.expected(it, "a path without NUL characters");
+  return s;
+}
+
+// One of a fixed set of words; returns its index.
+size_t get_enum(const Reader& r, const Item& it, std::initializer_list<std::string_view> words) {
+  if (it.node.IsScalar()) {
+    const std::string& s = it.node.Scalar();
+    size_t i = 0;
+    for (std::string_view w : words) {
+      if (s == w) return i;
+      ++i;
+    }
+    std::string msg = "expected one of " + join(words) + ", got " + describe(it.node);
+    const std::string sug = suggest(s, words);
+    if (!sug.empty()) msg += "; did you mean '" + sug + "'?";
+    r.fail(it, msg);
+  }
+  r.expected(it, "one of " + join(words));
+}
+
+bool name_chars_ok(const std::string& s) {
+  if (s.empty() || s.size() > 64) return false;
+  return std::all_of(s.begin(), s.end(), [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+           c == '_' || c == '.' || c == '-';
+  });
+}
+
+bool is_hex(char c) {
+  return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
+}
+
+// "0000:3b:00.0" or "3b:00.0" (domain 0000 implied). Returns the canonical lower-case
+// form with the domain, or empty when `s` is not a PCI address.
+std::string canonical_pci(std::string s) {
+  if (s.size() == 7) s = "0000:" + s;
+  if (s.size() != 12) return {};
+  static constexpr std::string_view shape = "hhhh:hh:hh.f";
+  for (size_t i = 0; i < shape.size(); ++i) {
+    const char c = s[i];
+    switch (shape[i]) {
+      case 'h':
+        if (!is_hex(c)) return {};
+        break;
+      case 'f':
+        if (c < '0' || c > '7') return {};
+        break;
+      default:
+        if (c != shape[i]) return {};
+    }
+  }
+  return lower(s);
+}
+
+// Number of RX queues a net_pcap vdev spec creates: one per rx_pcap / rx_iface /
+// rx_iface_in / iface argument.
+size_t pcap_rx_queue_args(const std::string& device) {
+  size_t n = 0;
+  size_t pos = device.find(',');
+  while (pos != std::string::npos) {
+    const size_t next = device.find(',', pos + 1);
+    const std::string arg = device.substr(pos + 1, next == std::string::npos ? std::string::npos
+                                                                             : next - pos - 1);
+    const std::string k = arg.substr(0, arg.find('='));
+    if (k == "rx_pcap" || k == "rx_iface" || k == "rx_iface_in" || k == "iface") ++n;
+    pos = next;
+  }
+  return n;
+}
+
+struct PortSeen {
+  std::string name;
+  std::string device_key;  // canonical ethdev identity
+  int line = 0;
+};
+
+PortConfig parse_port(const Reader& r, const Item& item) {
+  if (!item.node.IsMap()) {
+    r.expected(item, "a map with keys name, device, rx_queues, rx_descriptors, promiscuous");
+  }
+  MapReader m(r, item, {"name", "device", "rx_queues", "rx_descriptors", "promiscuous"});
+  PortConfig p;
+  p.line = item.line;
+
+  const Item& name = m.require("name");
+  p.name = get_string(r, name);
+  if (!name_chars_ok(p.name)) r.expected(name, "1..64 characters from [A-Za-z0-9_.-]");
+
+  const Item& dev = m.require("device");
+  p.device = get_string(r, dev);
+  if (p.is_vdev()) {
+    const std::string n = p.dpdk_name();
+    const bool ok = n.size() > 4 && std::all_of(n.begin() + 4, n.end(), [](char c) {
+                      return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+                             (c >= '0' && c <= '9') || c == '_';
+                    });
+    if (!ok) {
+      r.expected(dev, "a DPDK vdev spec such as \"net_pcap0,rx_pcap=file.pcap\"");
+    }
+  } else if (canonical_pci(p.dpdk_name()).empty()) {
+    r.expected(dev,
+               "a PCI address such as \"0000:3b:00.0\" or a DPDK vdev spec starting with "
+               "\"net_\"");
+  }
+
+  if (const Item* i = m.get("rx_queues")) p.rx_queues = static_cast<uint16_t>(get_uint(r, *i, 1, 128));
+  if (const Item* i = m.get("rx_descriptors")) {
+    p.rx_descriptors = static_cast<uint16_t>(get_pow2(r, *i, 64, 16384));
+  }
+  if (const Item* i = m.get("promiscuous")) p.promiscuous = get_bool(r, *i);
+
+  if (p.dpdk_name().rfind("net_pcap", 0) == 0) {
+    const size_t n = pcap_rx_queue_args(p.device);
+    if (n != p.rx_queues) {
+      const Item* q = m.get("rx_queues");
+      r.fail(q ? q->line : item.line, m.child_key("rx_queues"),
+             "net_pcap device \"" + p.dpdk_name() + "\" has " + std::to_string(n) +
+                 " rx_pcap/rx_iface arguments (one per RX queue) but rx_queues is " +
+                 std::to_string(p.rx_queues));
+    }
+  }
+  return p;
+}
+
+Config parse_root(const Reader& r, const YAML::Node& doc) {
+  const Item root(doc, "", 0);
+  if (!doc.IsNull() && !doc.IsMap()) {
+    r.expected(Item(doc, "", mark_line(doc)), "a map of settings at the top level");
+  }
+  MapReader m(r, root,
+              {"site_id", "mode", "subscriber_prefixes", "subscriber_prefix_length", "ports",
+               "workers", "mempool", "burst_size", "rings", "sampling", "bins", "clock",
+               "state_dir", "alert_file", "log"});
+  Config c;
+
+  if (const Item* i = m.get("site_id")) {
+    c.site_id = get_string(r, *i);
+    if (!name_chars_ok(c.site_id)) r.expected(*i, "1..64 characters from [A-Za-z0-9_.-]");
+  }
+  if (const Item* i = m.get("mode")) {
+    c.mode = get_enum(r, *i, {"isp", "ixp"}) == 0 ? Mode::kIsp : Mode::kIxp;
+  }
+
+  const Item* prefixes = m.get("subscriber_prefixes");
+  if (prefixes != nullptr) {
+    std::map<std::string, std::string> seen;  // canonical prefix -> key of first entry
+    for (const Item& e : list_items(r, *prefixes, "prefixes such as 192.0.2.0/24")) {
+      const std::string text = get_string(r, e, "a prefix such as 192.0.2.0/24");
+      Prefix p;
+      std::string why;
+      if (!parse_prefix(text, p, why)) r.fail(e, why);
+      auto [it, fresh] = seen.emplace(p.str(), e.key);
+      if (!fresh) r.fail(e, "duplicate prefix " + p.str() + " (also " + it->second + ")");
+      c.subscriber_prefixes.push_back(p);
+    }
+  }
+
+  if (const Item* i = m.get("subscriber_prefix_length")) {
+    MapReader s(r, *i, {"ipv4", "ipv6"});
+    if (const Item* v = s.get("ipv4")) c.subscriber_ipv4_len = static_cast<uint8_t>(get_uint(r, *v, 1, 32));
+    if (const Item* v = s.get("ipv6")) c.subscriber_ipv6_len = static_cast<uint8_t>(get_uint(r, *v, 1, 128));
+  }
+
+  // Ports.
+  const Item& ports = m.require("ports");
+  const std::vector<Item> port_items = list_items(r, ports, "ports");
+  if (port_items.empty()) r.expected(ports, "a non-empty list of ports");
+  std::vector<PortSeen> seen_ports;
+  for (const Item& pi : port_items) {
+    PortConfig p = parse_port(r, pi);
+    MapReader pm(r, pi, {"name", "device", "rx_queues", "rx_descriptors", "promiscuous"});
+    std::string dev_key = p.is_vdev() ? p.dpdk_name() : canonical_pci(p.dpdk_name());
+    for (const PortSeen& s : seen_ports) {
+      if (s.name == p.name) {
+        r.fail(pm.require("name"), "duplicate port name \"" + p.name +
+                                       "\" (port defined on line " + std::to_string(s.line) + ")");
+      }
+      if (s.device_key == dev_key) {
+        r.fail(pm.require("device"),
+               "device \"" + p.dpdk_name() + "\" is already used by port \"" + s.name +
+                   "\" (line " + std::to_string(s.line) + ")");
+      }
+    }
+    seen_ports.push_back({p.name, dev_key, p.line});
+    c.ports.push_back(std::move(p));
+  }
+
+  if (const Item* i = m.get("workers")) {
+    std::map<uint32_t, std::string> seen;
+    for (const Item& e : list_items(r, *i, "lcore ids")) {
+      const uint32_t id = static_cast<uint32_t>(get_uint(r, e, 0, 1023));
+      auto [it, fresh] = seen.emplace(id, e.key);
+      if (!fresh) r.fail(e, "lcore " + std::to_string(id) + " is listed twice (also " + it->second + ")");
+      c.workers.push_back(id);
+    }
+  }
+
+  int mbufs_line = 0;  // where mempool.mbufs was given; 0 when defaulted
+  if (const Item* i = m.get("mempool")) {
+    MapReader s(r, *i, {"mbufs", "cache", "data_room"});
+    if (const Item* v = s.get("mbufs")) {
+      c.mempool_mbufs = static_cast<uint32_t>(get_uint(r, *v, 1023, 16777215));
+      mbufs_line = v->line;
+    }
+    if (const Item* v = s.get("cache")) c.mempool_cache = static_cast<uint32_t>(get_uint(r, *v, 0, 512));
+    if (const Item* v = s.get("data_room")) c.mbuf_data_room = static_cast<uint32_t>(get_uint(r, *v, 1024, 65535));
+  }
+  // Each port's RX rings are filled from its mempool when the port starts.
+  for (size_t i = 0; i < c.ports.size(); ++i) {
+    const PortConfig& p = c.ports[i];
+    const uint64_t need = uint64_t{p.rx_queues} * p.rx_descriptors;
+    if (c.mempool_mbufs > need) continue;
+    const std::string msg = std::to_string(c.mempool_mbufs) + " mbufs" +
+                            (mbufs_line != 0 ? "" : " (the default)") +
+                            " cannot fill the RX rings of port \"" + p.name + "\" (rx_queues " +
+                            std::to_string(p.rx_queues) + " x rx_descriptors " +
+                            std::to_string(p.rx_descriptors) + " = " + std::to_string(need) +
+                            "); set mempool.mbufs above " + std::to_string(need);
+    if (mbufs_line != 0) r.fail(mbufs_line, "mempool.mbufs", msg);
+    r.fail(p.line, port_items[i].key, msg);
+  }
+
+  if (const Item* i = m.get("burst_size")) c.burst_size = static_cast<uint32_t>(get_uint(r, *i, 1, 512));
+
+  if (const Item* i = m.get("rings")) {
+    MapReader s(r, *i, {"bin_ring_size", "bin_records"});
+    if (const Item* v = s.get("bin_ring_size")) c.bin_ring_size = static_cast<uint32_t>(get_pow2(r, *v, 2, 65536));
+    const Item* rec = s.get("bin_records");
+    if (rec != nullptr) c.bin_records = static_cast<uint32_t>(get_uint(r, *rec, 2, 1024));
+    if (c.bin_records >= c.bin_ring_size) {
+      const Item* v = rec ? rec : s.get("bin_ring_size");
+      r.fail(v ? v->line : i->line, "rings.bin_records",
+             "bin_records (" + std::to_string(c.bin_records) + ") must be less than bin_ring_size (" +
+                 std::to_string(c.bin_ring_size) + "): a ring of size N holds N-1 entries");
+    }
+  }
+
+  if (const Item* i = m.get("sampling")) {
+    MapReader s(r, *i, {"method", "flow_rate", "iot_rate", "hash_seed"});
+    if (const Item* v = s.get("method")) {
+      c.sampling.method = get_enum(r, *v, {"count", "hash"}) == 0 ? SampleMethod::kCount
+                                                                 : SampleMethod::kHash;
+    }
+    if (const Item* v = s.get("flow_rate")) c.sampling.flow_rate = static_cast<uint32_t>(get_uint(r, *v, 1, 16777216));
+    if (const Item* v = s.get("iot_rate")) c.sampling.iot_rate = static_cast<uint32_t>(get_uint(r, *v, 1, 16777216));
+    if (const Item* v = s.get("hash_seed")) c.sampling.hash_seed = get_u64_any_base(r, *v);
+  }
+
+  if (const Item* i = m.get("bins")) {
+    MapReader s(r, *i, {"seconds"});
+    if (const Item* v = s.get("seconds")) {
+      std::optional<uint64_t> n;
+      if (plain_scalar(v->node)) n = parse_decimal(v->node.Scalar());
+      if (!n || *n < 1 || *n > 86400 || 86400 % *n != 0) {
+        r.fail(*v, "expected an integer in 1..86400 that divides 86400 (bins must tile a day), got " +
+                       describe(v->node) + quoted_hint(*v));
+      }
+      c.bin_seconds = static_cast<uint32_t>(*n);
+    }
+  }
+
+  if (const Item* i = m.get("clock")) {
+    static constexpr ClockSource kClocks[] = {ClockSource::kAuto, ClockSource::kPacket,
+                                              ClockSource::kWall};
+    c.clock = kClocks[get_enum(r, *i, {"auto", "packet", "wall"})];
+  }
+  if (const Item* i = m.get("state_dir")) c.state_dir = get_path(r, *i);
+  if (const Item* i = m.get("alert_file")) c.alert_file = get_path(r, *i);
+  if (c.alert_file.empty()) {
+    c.alert_file = c.state_dir + (c.state_dir.back() == '/' ? "" : "/") + "alerts.jsonl";
+  }
+
+  if (const Item* i = m.get("log")) {
+    MapReader s(r, *i, {"level", "format", "file", "max_file_mb", "max_files"});
+    if (const Item* v = s.get("level")) {
+      static constexpr std::string_view kLevels[] = {"trace", "debug",    "info", "warn",
+                                                     "error", "critical", "off"};
+      c.log.level = std::string(
+          kLevels[get_enum(r, *v, {"trace", "debug", "info", "warn", "error", "critical", "off"})]);
+    }
+    if (const Item* v = s.get("format")) {
+      c.log.format = get_enum(r, *v, {"text", "json"}) == 0 ? LogFormat::kText : LogFormat::kJson;
+    }
+    if (const Item* v = s.get("file")) c.log.file = get_path(r, *v);
+    if (const Item* v = s.get("max_file_mb")) c.log.max_file_mb = static_cast<uint32_t>(get_uint(r, *v, 1, 4096));
+    if (const Item* v = s.get("max_files")) c.log.max_files = static_cast<uint32_t>(get_uint(r, *v, 1, 100));
+  }
+
+  // Checks across sections.
+  if (c.mode == Mode::kIsp && c.subscriber_prefixes.empty()) {
+    const Item* mode = m.get("mode");
+    const int line = prefixes ? prefixes->line : mode ? mode->line : 0;
+    r.fail(line, "subscriber_prefixes",
+           "mode isp needs subscriber_prefixes (the address ranges of subscriber lines)");
+  }
+  return c;
+}
+
+}  // namespace
+
+Config parse_config(const std::string& yaml_text, const std::string& name) {
+  const Reader r(name);
+  std::vector<YAML::Node> docs;
+  try {
+    docs = YAML::LoadAll(yaml_text);
+  } catch (const YAML::ParserException& e) {
+    const int line = e.mark.line >= 0 ? e.mark.line + 1 : 0;
+    std::string msg = "invalid YAML: " + e.msg;
+    if (e.mark.column >= 0) msg += " (column " + std::to_string(e.mark.column + 1) + ")";
+    throw ConfigError(name, line, "", msg);
+  } catch (const YAML::Exception& e) {
+    throw ConfigError(name, 0, "", std::string("invalid YAML: ") + e.what());
+  }
+  if (docs.size() > 1) {
+    r.fail(mark_line(docs[1]), "",
+           "expected one YAML document, found " + std::to_string(docs.size()) +
+               " (remove the '---' separator)");
+  }
+  Config c = parse_root(r, docs.empty() ? YAML::Node() : docs[0]);
+  c.source_file = name;
+  return c;
+}
+
+Config load_config(const std::string& path) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    throw ConfigError(path, 0, "", std::string("cannot open configuration file: ") +
+                                       std::strerror(errno));
+  }
+  std::string text;
+  char buf[65536];
+  for (;;) {
+    const ssize_t n = ::read(fd, buf, sizeof buf);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      const int err = errno;
+      ::close(fd);
+      throw ConfigError(path, 0, "", std::string("cannot read configuration file: ") +
+                                         std::strerror(err));
+    }
+    if (n == 0) break;
+    text.append(buf, static_cast<size_t>(n));
+    if (text.size() > (16u << 20)) {
+      ::close(fd);
+      throw ConfigError(path, 0, "", "configuration file is larger than 16 MiB");
+    }
+  }
+  ::close(fd);
+  return parse_config(text, path);
+}
+
+}  // namespace haystack

@@ -1,0 +1,94 @@
+// Config: the haystackd YAML configuration, validated. Every error names the file, line
+// and key (ConfigError). docs/operations.md documents each key; keep the two in step.
+#pragma once
+
+#include <cstdint>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "dataplane/packet.h"
+#include "dataplane/worker_core.h"
+
+namespace haystack {
+
+class ConfigError : public std::runtime_error {
+ public:
+  ConfigError(std::string file, int line, std::string key, const std::string& msg);
+  const std::string& file() const { return file_; }
+  int line() const { return line_; }  // 1-based; 0 when not tied to a line
+  const std::string& key() const { return key_; }
+
+ private:
+  std::string file_;
+  int line_;
+  std::string key_;
+};
+
+enum class Mode : uint8_t { kIsp, kIxp };
+enum class ClockSource : uint8_t { kAuto, kPacket, kWall };
+enum class LogFormat : uint8_t { kText, kJson };
+
+struct Prefix {
+  IpAddr addr;  // network address, host bits cleared
+  uint8_t len = 0;  // 0..32 for IPv4, 0..128 for IPv6
+  bool contains(const IpAddr& a) const;
+  std::string str() const;
+};
+
+// Parses "a.b.c.d/len" or "x:y::/len" (a bare address is a host prefix). Returns false on error.
+bool parse_prefix(const std::string& text, Prefix& out, std::string& why);
+
+struct PortConfig {
+  std::string name;     // operator's label, e.g. "uplink0"; unique
+  std::string device;   // DPDK device: PCI address ("0000:3b:00.0") or vdev spec ("net_pcap0,rx_pcap=x.pcap")
+  uint16_t rx_queues = 1;
+  uint16_t rx_descriptors = 1024;
+  bool promiscuous = true;
+  int line = 0;  // where it was defined, for later error messages
+
+  bool is_vdev() const { return device.rfind("net_", 0) == 0; }
+  // ethdev name: the vdev name before the first comma, or the PCI address.
+  std::string dpdk_name() const { return device.substr(0, device.find(',')); }
+};
+
+struct LogConfig {
+  std::string level = "info";  // trace | debug | info | warn | error | critical | off
+  LogFormat format = LogFormat::kText;
+  std::string file;            // empty: stderr
+  uint32_t max_file_mb = 64;   // rotating file size
+  uint32_t max_files = 5;
+};
+
+struct Config {
+  std::string source_file;
+  std::string site_id = "site1";
+  Mode mode = Mode::kIsp;
+  std::vector<Prefix> subscriber_prefixes;
+  uint8_t subscriber_ipv4_len = 32;  // a subscriber line is this prefix of the local address
+  uint8_t subscriber_ipv6_len = 56;
+  std::vector<PortConfig> ports;
+  std::vector<uint32_t> workers;  // worker lcore ids; empty: every EAL worker lcore
+  uint32_t mempool_mbufs = 16383;  // per port
+  uint32_t mempool_cache = 256;
+  uint32_t mbuf_data_room = 2176;  // bytes incl. 128 headroom
+  uint32_t burst_size = 32;
+  uint32_t bin_ring_size = 64;     // closed-bin ring per worker (power of two)
+  uint32_t bin_records = 8;        // preallocated bin records per worker
+  SamplingConfig sampling;
+  uint32_t bin_seconds = 60;
+  ClockSource clock = ClockSource::kAuto;
+  std::string state_dir = "/var/lib/haystack";
+  std::string alert_file;          // default: <state_dir>/alerts.jsonl
+  LogConfig log;
+};
+
+// Loads and validates a YAML file. Throws ConfigError.
+Config load_config(const std::string& path);
+// Same, from text (tests, `config check`); `name` is used in error messages.
+Config parse_config(const std::string& yaml_text, const std::string& name);
+
+std::string_view mode_name(Mode m);
+std::string_view clock_name(ClockSource c);
+
+}  // namespace haystack

@@ -1,0 +1,463 @@
+#include "control/daemon.h"
+
+#include <rte_eal.h>
+#include <rte_errno.h>
+#include <rte_launch.h>
+#include <rte_lcore.h>
+#include <spdlog/spdlog.h>
+
+#include <fmt/format.h>
+
+#include <atomic>
+#include <chrono>
+#include <csignal>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <cstring>
+#include <map>
+#include <memory>
+#include <thread>
+
+#include "control/alert_sink.h"
+#include "control/config.h"
+#include "control/stats_json.h"
+#include "dataplane/dpdk/eal_args.h"
+#include "dataplane/dpdk/port.h"
+#include "dataplane/dpdk/worker.h"
+#include "haystack_version.h"
+#include "telemetry/logging.h"
+
+namespace haystack {
+
+namespace {
+
+std::atomic<bool> g_signal_stop{false};
+std::atomic<int> g_signal_no{0};
+
+void on_signal(int sig) {
+  g_signal_no.store(sig);
+  g_signal_stop.store(true);
+}
+
+void install_signal_handlers() {
+  struct sigaction sa {};
+  sa.sa_handler = on_signal;
+  sigemptyset(&sa.sa_mask);
+  sigaction(SIGINT, &sa, nullptr);
+  sigaction(SIGTERM, &sa, nullptr);
+}
+
+// Every rx_pcap=/tx_pcap= file of a net_pcap vdev, checked before EAL probes the device
+// so a typo gives a message naming the file instead of a generic probe failure.
+void check_pcap_files(const Config& c) {
+  for (const auto& p : c.ports) {
+    if (p.device.rfind("net_pcap", 0) != 0) continue;
+    size_t pos = 0;
+    std::string d = p.device + ",";
+    while ((pos = d.find("rx_pcap=", pos)) != std::string::npos) {
+      size_t start = pos + 8, end = d.find(',', start);
+      std::string file = d.substr(start, end - start);
+      std::ifstream f(file, std::ios::binary);
+      if (!f) {
+        throw ConfigError(c.source_file, p.line, "ports[" + p.name + "].device",
+                          "cannot read pcap file '" + file + "': " + std::strerror(errno));
+      }
+      pos = end;
+    }
+  }
+}
+
+struct WorkerSlot {
+  unsigned lcore = 0;
+  std::unique_ptr<RingBinExchange> exchange;
+  std::unique_ptr<Worker> worker;
+};
+
+struct LaunchArg {
+  Worker* worker;
+  const std::atomic<bool>* stop;
+};
+
+int worker_main(void* arg) {
+  auto* a = static_cast<LaunchArg*>(arg);
+  return a->worker->run(*a->stop);
+}
+
+class Daemon {
+ public:
+  Daemon(const DaemonOptions& opt, Config cfg) : opt_(opt), cfg_(std::move(cfg)) {}
+  int run();
+
+ private:
+  void resolve_workers();
+  void open_ports();
+  void plan_workers();
+  void control_loop();
+  void drain_bins();
+  void check_drops(uint64_t now_ns);
+  uint64_t total_rx() const;
+  uint64_t event_time_ns() const;
+  void write_stats();
+
+  const DaemonOptions& opt_;
+  Config cfg_;
+  ClockSource clock_ = ClockSource::kWall;
+  std::vector<unsigned> worker_lcores_;
+  std::vector<std::unique_ptr<Port>> ports_;
+  std::vector<WorkerSlot> slots_;
+  std::vector<LaunchArg> launch_args_;
+  std::atomic<bool> stop_workers_{false};
+  std::atomic<bool> abort_workers_{false};  // error path: workers must not wait for control
+  std::unique_ptr<AlertSink> alerts_;
+  std::map<uint64_t, BinTotals> bins_;
+  ControlCounters control_;
+  std::vector<PortStats> last_port_stats_;
+  uint64_t last_event_ns_ = 0;  // latest bin end seen (packet clock) for alert times
+  std::vector<uint64_t> ring_full_seen_;
+};
+
+// The configured worker lcores, or every EAL worker lcore; each must be enabled in EAL.
+void Daemon::resolve_workers() {
+  if (cfg_.workers.empty()) {
+    unsigned id;
+    RTE_LCORE_FOREACH_WORKER(id) { worker_lcores_.push_back(id); }
+  } else {
+    for (uint32_t id : cfg_.workers) {
+      if (id >= RTE_MAX_LCORE || !rte_lcore_is_enabled(id)) {
+        throw ConfigError(cfg_.source_file, 0, "workers",
+                          fmt::format("lcore {} is not enabled in EAL (enabled: main {} plus "
+                                      "{} workers; adjust `workers` or -l/--lcores)",
+                                      id, rte_get_main_lcore(), rte_lcore_count() - 1));
+      }
+      if (id == rte_get_main_lcore()) {
+        throw ConfigError(cfg_.source_file, 0, "workers",
+                          fmt::format("lcore {} is the main lcore, which runs control", id));
+      }
+      worker_lcores_.push_back(id);
+    }
+  }
+  if (worker_lcores_.empty()) {
+    throw ConfigError(cfg_.source_file, 0, "workers",
+                      "no worker lcore: EAL has only the main lcore (give -l with two or more)");
+  }
+}
+
+void Daemon::open_ports() {
+  for (const auto& pc : cfg_.ports) {
+    PortSetup s;
+    s.name = pc.name;
+    s.dpdk_name = pc.dpdk_name();
+    s.rx_queues = pc.rx_queues;
+    s.rx_descriptors = pc.rx_descriptors;
+    s.promiscuous = pc.promiscuous;
+    s.mbufs = cfg_.mempool_mbufs;
+    s.mbuf_cache = cfg_.mempool_cache;
+    s.data_room = cfg_.mbuf_data_room;
+    s.want_timestamps = clock_ == ClockSource::kPacket;
+    ports_.push_back(std::make_unique<Port>(s));
+    if (clock_ == ClockSource::kPacket && !ports_.back()->info().rx_timestamps) {
+      throw ConfigError(cfg_.source_file, pc.line, "clock",
+                        fmt::format("clock is packet but port '{}' (driver {}) does not "
+                                    "deliver epoch RX timestamps (only net_pcap does); use "
+                                    "clock: wall",
+                                    pc.name, ports_.back()->info().driver));
+    }
+  }
+  last_port_stats_.resize(ports_.size());
+}
+
+// Spreads every (port, queue) over the workers round-robin, in config order.
+void Daemon::plan_workers() {
+  std::vector<WorkerQueue> all;
+  for (const auto& p : ports_) {
+    for (uint16_t q = 0; q < p->info().rx_queues; ++q) {
+      all.push_back(WorkerQueue{p->id(), q, p->info().name, p->info().ts_to_ns});
+    }
+  }
+  if (all.size() < worker_lcores_.size()) {
+    throw ConfigError(cfg_.source_file, 0, "workers",
+                      fmt::format("{} worker lcores but only {} RX queues in total; every "
+                                  "worker needs at least one queue (raise ports[].rx_queues)",
+                                  worker_lcores_.size(), all.size()));
+  }
+  for (size_t w = 0; w < worker_lcores_.size(); ++w) {
+    WorkerSpec spec;
+    spec.worker_id = uint32_t(w);
+    spec.lcore = worker_lcores_[w];
+    for (size_t i = w; i < all.size(); i += worker_lcores_.size()) spec.queues.push_back(all[i]);
+    spec.burst = cfg_.burst_size;
+    spec.packet_clock = clock_ == ClockSource::kPacket;
+    spec.sampling = cfg_.sampling;
+    spec.bin_ns = uint64_t(cfg_.bin_seconds) * 1'000'000'000ULL;
+    WorkerSlot slot;
+    slot.lcore = spec.lcore;
+    slot.exchange = std::make_unique<RingBinExchange>(spec.worker_id, cfg_.bin_ring_size,
+                                                      cfg_.bin_records);
+    // Replay never widens bins for lack of a record: the worker waits for control.
+    if (spec.packet_clock) slot.exchange->set_blocking(&abort_workers_);
+    slot.worker = std::make_unique<Worker>(spec, *slot.exchange);
+    std::string qs;
+    for (const auto& q : spec.queues) qs += fmt::format(" {}/{}", q.port_name, q.queue);
+    spdlog::info("worker {} on lcore {}: queues{}", spec.worker_id, spec.lcore, qs);
+    slots_.push_back(std::move(slot));
+  }
+}
+
+uint64_t Daemon::total_rx() const {
+  uint64_t n = 0;
+  for (const auto& s : slots_) n += s.worker->counters().rx_packets.get();
+  return n;
+}
+
+uint64_t Daemon::event_time_ns() const {
+  return clock_ == ClockSource::kPacket ? last_event_ns_ : wall_clock_ns();
+}
+
+void Daemon::drain_bins() {
+  constexpr size_t kMaxBinsInMemory = 7 * 24 * 60;  // one week of 1-minute bins
+  for (auto& s : slots_) {
+    while (BinRecord* r = s.exchange->poll()) {
+      ++control_.bins_received;
+      bins_[r->start_ns].add(*r);
+      if (r->end_ns > last_event_ns_) last_event_ns_ = r->end_ns;
+      s.exchange->give_back(r);
+    }
+  }
+  while (bins_.size() > kMaxBinsInMemory) {
+    bins_.erase(bins_.begin());
+    ++control_.bins_evicted;
+  }
+}
+
+void Daemon::check_drops(uint64_t now_ns) {
+  for (size_t i = 0; i < ports_.size(); ++i) {
+    PortStats st = ports_[i]->stats();
+    PortStats& last = last_port_stats_[i];
+    uint64_t dm = st.imissed - last.imissed, de = st.ierrors - last.ierrors,
+             dn = st.rx_nombuf - last.rx_nombuf;
+    if (dm + de + dn > 0) {
+      Alert a;
+      a.time_ns = now_ns;
+      a.type = "rx_drops";
+      a.severity = Severity::kWarning;
+      a.subject = ports_[i]->info().name;
+      a.details = {{"port", ports_[i]->info().name},
+                   {"imissed", dm},
+                   {"ierrors", de},
+                   {"rx_nombuf", dn}};
+      alerts_->emit(a);
+    }
+    last = st;
+  }
+  for (size_t w = 0; w < slots_.size(); ++w) {
+    uint64_t full = slots_[w].worker->counters().bin_ring_full.get();
+    if (full > ring_full_seen_[w]) {
+      Alert a;
+      a.time_ns = now_ns;
+      a.type = "bin_ring_full";
+      a.severity = Severity::kWarning;
+      a.subject = fmt::format("worker {}", w);
+      a.details = {{"worker", w}, {"count", full - ring_full_seen_[w]}};
+      alerts_->emit(a);
+      ring_full_seen_[w] = full;
+    }
+  }
+}
+
+// Control on the main lcore: collects closed bins, raises drop alerts once a second,
+// and decides when to stop (signal, or input idle in --until-idle mode).
+void Daemon::control_loop() {
+  using clock = std::chrono::steady_clock;
+  auto last_check = clock::now();
+  auto last_activity = clock::now();
+  uint64_t last_rx = total_rx();
+  while (!g_signal_stop.load()) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(clock_ == ClockSource::kPacket ? 1 : 10));
+    drain_bins();
+    auto now = clock::now();
+    if (now - last_check >= std::chrono::seconds(1)) {
+      check_drops(event_time_ns());
+      last_check = now;
+    }
+    uint64_t rx = total_rx();
+    if (rx != last_rx) {
+      last_rx = rx;
+      last_activity = now;
+    } else if (opt_.until_idle &&
+               now - last_activity >= std::chrono::milliseconds(opt_.idle_ms)) {
+      spdlog::info("input idle for {} ms after {} packets: stopping", opt_.idle_ms, rx);
+      break;
+    }
+  }
+  if (g_signal_stop.load()) {
+    spdlog::info("signal {} received: stopping", g_signal_no.load());
+  }
+}
+
+void Daemon::write_stats() {
+  StatsSnapshot snap;
+  snap.version = HAYSTACK_VERSION;
+  snap.config = &cfg_;
+  snap.clock = clock_;
+  for (size_t i = 0; i < ports_.size(); ++i) {
+    snap.ports.push_back(PortSnapshot{ports_[i]->info(), cfg_.ports[i].device, ports_[i]->stats()});
+  }
+  for (const auto& s : slots_) {
+    WorkerSnapshot w = WorkerSnapshot::from(s.worker->spec().worker_id, s.lcore,
+                                            s.worker->counters());
+    for (const auto& q : s.worker->spec().queues) w.queues.emplace_back(q.port_name, q.queue);
+    snap.workers.push_back(std::move(w));
+  }
+  snap.bins = bins_;
+  control_.alerts_emitted = alerts_->emitted();
+  control_.alert_write_errors = alerts_->write_errors();
+  snap.control = control_;
+  std::string text = stats_to_json(snap).dump(2) + "\n";
+  if (opt_.stats_out.empty() || opt_.stats_out == "-") {
+    std::fwrite(text.data(), 1, text.size(), stdout);
+    std::fflush(stdout);
+    return;
+  }
+  std::string tmp = opt_.stats_out + ".tmp";
+  {
+    std::ofstream f(tmp, std::ios::binary | std::ios::trunc);
+    f << text;
+    if (!f) throw std::runtime_error("--stats-out: cannot write '" + tmp + "'");
+  }
+  std::filesystem::rename(tmp, opt_.stats_out);  // readers never see a partial document
+}
+
+int Daemon::run() {
+  check_pcap_files(cfg_);
+
+  bool all_pcap = !cfg_.ports.empty();
+  for (const auto& p : cfg_.ports) all_pcap &= p.device.rfind("net_pcap", 0) == 0;
+  clock_ = cfg_.clock == ClockSource::kAuto ? (all_pcap ? ClockSource::kPacket : ClockSource::kWall)
+                                            : cfg_.clock;
+
+  std::vector<EalDevice> devs;
+  for (const auto& p : cfg_.ports) devs.push_back({p.device, p.is_vdev()});
+  std::vector<unsigned> wl(cfg_.workers.begin(), cfg_.workers.end());
+  EalPlan plan = build_eal_args(opt_.prog, opt_.eal_args, devs, wl);
+  std::string joined;
+  for (const auto& a : plan.args) joined += a + " ";
+  spdlog::info("haystackd {} starting; EAL: {}", HAYSTACK_VERSION, joined);
+  std::vector<char*> argv;
+  for (auto& a : plan.args) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  if (rte_eal_init(int(argv.size() - 1), argv.data()) < 0) {
+    spdlog::error("EAL initialisation failed: {} (check the EAL arguments after `--`)",
+                  rte_strerror(rte_errno));
+    return kExitConfig;
+  }
+  wall_clock_init();
+  install_signal_handlers();
+
+  int rc = kExitOk;
+  try {
+    resolve_workers();
+    open_ports();
+    plan_workers();
+    ring_full_seen_.assign(slots_.size(), 0);
+    alerts_ = std::make_unique<AlertSink>(cfg_.alert_file, cfg_.site_id);
+    for (auto& p : ports_) p->start();
+    spdlog::info("site '{}', mode {}, clock {}, {} worker(s), sampling {} flow 1:{} iot 1:{}, "
+                 "bins {} s",
+                 cfg_.site_id, mode_name(cfg_.mode), clock_name(clock_), slots_.size(),
+                 sample_method_name(cfg_.sampling.method), cfg_.sampling.flow_rate,
+                 cfg_.sampling.iot_rate, cfg_.bin_seconds);
+    Alert start;
+    start.time_ns = wall_clock_ns();  // lifecycle alerts carry wall time, even in replay
+    start.type = "daemon_start";
+    start.subject = cfg_.site_id;
+    start.details = {{"version", HAYSTACK_VERSION},
+                     {"workers", slots_.size()},
+                     {"ports", ports_.size()},
+                     {"clock", std::string(clock_name(clock_))}};
+    alerts_->emit(start);
+
+    launch_args_.resize(slots_.size());
+    for (size_t i = 0; i < slots_.size(); ++i) {
+      launch_args_[i] = LaunchArg{slots_[i].worker.get(), &stop_workers_};
+      int lr = rte_eal_remote_launch(worker_main, &launch_args_[i], slots_[i].lcore);
+      if (lr != 0) throw std::runtime_error(fmt::format("cannot launch worker on lcore {}", slots_[i].lcore));
+    }
+    control_loop();
+    stop_workers_.store(true);
+    // Keep draining while workers flush their open bins; they may wait for records.
+    for (bool done = false; !done;) {
+      drain_bins();
+      done = true;
+      for (const auto& s : slots_) done &= s.worker->finished();
+      if (!done) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+    rte_eal_mp_wait_lcore();
+    drain_bins();
+    check_drops(event_time_ns());
+    for (auto& p : ports_) p->stop();
+
+    Alert stop;
+    stop.time_ns = wall_clock_ns();
+    stop.type = "daemon_stop";
+    stop.subject = cfg_.site_id;
+    stop.details = {{"reason", g_signal_stop.load() ? "signal" : "input idle"},
+                    {"rx_packets", total_rx()},
+                    {"bins", bins_.size()}};
+    alerts_->emit(stop);
+    write_stats();
+  } catch (const ConfigError& e) {
+    spdlog::error("{}", e.what());
+    rc = kExitConfig;
+  } catch (const std::exception& e) {
+    spdlog::error("{}", e.what());
+    rc = kExitRuntime;
+  }
+  abort_workers_.store(true);
+  stop_workers_.store(true);
+  rte_eal_mp_wait_lcore();
+  slots_.clear();
+  ports_.clear();
+  rte_eal_cleanup();
+  return rc;
+}
+
+}  // namespace
+
+int run_daemon(const DaemonOptions& opt) {
+  Config cfg;
+  try {
+    cfg = load_config(opt.config_path);
+  } catch (const ConfigError& e) {
+    std::fprintf(stderr, "haystackd: %s\n", e.what());
+    return kExitConfig;
+  }
+  if (opt.check_only) {
+    std::printf("%s: configuration OK\n", opt.config_path.c_str());
+    return kExitOk;
+  }
+  try {
+    LogSetup ls;
+    ls.level = cfg.log.level;
+    ls.json = cfg.log.format == LogFormat::kJson;
+    ls.file = cfg.log.file;
+    ls.max_file_mb = cfg.log.max_file_mb;
+    ls.max_files = cfg.log.max_files;
+    setup_logging(ls);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "haystackd: %s\n", e.what());
+    return kExitConfig;
+  }
+  Daemon d(opt, std::move(cfg));
+  try {
+    return d.run();
+  } catch (const ConfigError& e) {
+    spdlog::error("{}", e.what());
+    return kExitConfig;
+  } catch (const std::exception& e) {
+    spdlog::error("{}", e.what());
+    return kExitRuntime;
+  }
+}
+
+}  // namespace haystack

@@ -1,0 +1,130 @@
+#include "control/stats_json.h"
+
+#include "control/alert_sink.h"
+
+namespace haystack {
+
+WorkerSnapshot WorkerSnapshot::from(uint32_t id, unsigned lcore, const WorkerCounters& c) {
+  WorkerSnapshot w;
+  w.worker_id = id;
+  w.lcore = lcore;
+  c.for_each([&](std::string_view name, std::string_view, uint64_t v) {
+    w.counters.emplace_back(std::string(name), v);
+  });
+  for (size_t i = 1; i < kParseErrorCount; ++i) {
+    w.parse_errors.emplace_back(std::string(parse_error_name(static_cast<ParseError>(i))),
+                                c.parse_error[i].get());
+  }
+  return w;
+}
+
+void BinTotals::add(const BinRecord& r) {
+  if (records == 0 || r.start_ns < start_ns) start_ns = r.start_ns;
+  if (r.end_ns > end_ns) end_ns = r.end_ns;
+  ++records;
+  packets += r.packets;
+  bytes += r.bytes;
+  ip_packets += r.ip_packets;
+  sampled_flow += r.sampled_flow;
+  sampled_iot += r.sampled_iot;
+  parse_errors += r.parse_errors;
+}
+
+namespace {
+using ojson = nlohmann::ordered_json;
+
+ojson pairs(const std::vector<std::pair<std::string, uint64_t>>& v) {
+  ojson o = ojson::object();
+  for (const auto& [k, n] : v) o[k] = n;
+  return o;
+}
+}  // namespace
+
+ojson stats_to_json(const StatsSnapshot& s) {
+  const Config& c = *s.config;
+  ojson doc;
+  doc["haystack_version"] = s.version;
+  doc["site_id"] = c.site_id;
+  doc["mode"] = std::string(mode_name(c.mode));
+  doc["clock"] = std::string(clock_name(s.clock));
+  doc["bin_seconds"] = c.bin_seconds;
+  doc["sampling"] = {{"method", std::string(sample_method_name(c.sampling.method))},
+                     {"flow_rate", c.sampling.flow_rate},
+                     {"iot_rate", c.sampling.iot_rate},
+                     {"hash_seed", c.sampling.hash_seed}};
+
+  // Totals: every worker counter summed, parse errors by reason.
+  std::vector<std::pair<std::string, uint64_t>> totals, reasons;
+  for (const auto& w : s.workers) {
+    if (totals.empty()) {
+      totals = w.counters;
+      reasons = w.parse_errors;
+      continue;
+    }
+    for (size_t i = 0; i < totals.size(); ++i) totals[i].second += w.counters[i].second;
+    for (size_t i = 0; i < reasons.size(); ++i) reasons[i].second += w.parse_errors[i].second;
+  }
+  ojson t = pairs(totals);
+  t["parse_errors_by_reason"] = pairs(reasons);
+  doc["totals"] = t;
+
+  ojson ports = ojson::array();
+  for (const auto& p : s.ports) {
+    ojson j;
+    j["name"] = p.info.name;
+    j["device"] = p.device;
+    j["driver"] = p.info.driver;
+    j["port_id"] = p.info.port_id;
+    j["rx_queues"] = p.info.rx_queues;
+    j["rss"] = {{"enabled", p.info.rss},
+                {"hash_functions", p.info.rss_hf},
+                {"key", p.info.rss_key_hex},
+                {"reta_size", p.info.reta_size},
+                {"reta_verified", p.info.reta_verified}};
+    j["rx_timestamps"] = p.info.rx_timestamps;
+    j["note"] = p.info.note;
+    j["ipackets"] = p.stats.ipackets;
+    j["ibytes"] = p.stats.ibytes;
+    j["imissed"] = p.stats.imissed;
+    j["ierrors"] = p.stats.ierrors;
+    j["rx_nombuf"] = p.stats.rx_nombuf;
+    ports.push_back(std::move(j));
+  }
+  doc["ports"] = std::move(ports);
+
+  ojson workers = ojson::array();
+  for (const auto& w : s.workers) {
+    ojson j;
+    j["worker"] = w.worker_id;
+    j["lcore"] = w.lcore;
+    ojson qs = ojson::array();
+    for (const auto& [port, q] : w.queues) qs.push_back({{"port", port}, {"queue", q}});
+    j["queues"] = std::move(qs);
+    j["counters"] = pairs(w.counters);
+    j["counters"]["parse_errors_by_reason"] = pairs(w.parse_errors);
+    workers.push_back(std::move(j));
+  }
+  doc["workers"] = std::move(workers);
+
+  ojson bins = ojson::array();
+  for (const auto& [start, b] : s.bins) {
+    bins.push_back({{"start", format_time_ns(b.start_ns)},
+                    {"start_ns", b.start_ns},
+                    {"end_ns", b.end_ns},
+                    {"worker_records", b.records},
+                    {"packets", b.packets},
+                    {"bytes", b.bytes},
+                    {"ip_packets", b.ip_packets},
+                    {"sampled_flow", b.sampled_flow},
+                    {"sampled_iot", b.sampled_iot},
+                    {"parse_errors", b.parse_errors}});
+  }
+  doc["bins"] = std::move(bins);
+  doc["control"] = {{"bins_received", s.control.bins_received},
+                    {"bins_evicted", s.control.bins_evicted},
+                    {"alerts_emitted", s.control.alerts_emitted},
+                    {"alert_write_errors", s.control.alert_write_errors}};
+  return doc;
+}
+
+}  // namespace haystack

@@ -1,0 +1,43 @@
+// BinRecord: everything one worker collected during one time bin. Records are
+// preallocated, owned by a per-worker pool, travel worker -> control over an SPSC ring
+// when the bin closes, and come back through a free ring once control has merged them.
+// Later stages (Flowtrees, IoT evidence) hang their per-bin structures here.
+#pragma once
+
+#include <cstdint>
+
+namespace haystack {
+
+struct BinRecord {
+  uint32_t worker = 0;
+  uint64_t start_ns = 0;
+  uint64_t end_ns = 0;
+  uint64_t packets = 0;
+  uint64_t bytes = 0;
+  uint64_t ip_packets = 0;
+  uint64_t sampled_flow = 0;
+  uint64_t sampled_iot = 0;
+  uint64_t parse_errors = 0;
+
+  void reset(uint32_t w, uint64_t start, uint64_t end) {
+    *this = BinRecord{};
+    worker = w;
+    start_ns = start;
+    end_ns = end;
+  }
+};
+
+// How a worker hands closed bins to control; implemented over rte_ring in the DPDK
+// adapter and over plain containers in unit tests. Called once per bin, never per packet.
+class BinExchange {
+ public:
+  virtual ~BinExchange() = default;
+  // A fresh record from the worker's pool, or nullptr when control has not returned any.
+  virtual BinRecord* acquire() = 0;
+  // Hands a closed record to control; false when the ring is full (the caller keeps it).
+  virtual bool publish(BinRecord* rec) = 0;
+  // Returns an unused record to the worker's own pool.
+  virtual void release(BinRecord* rec) = 0;
+};
+
+}  // namespace haystack

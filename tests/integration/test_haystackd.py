@@ -1,0 +1,340 @@
+#!/usr/bin/env python3
+"""Integration scenarios for haystackd on DPDK vdevs. usage: test_haystackd.py CASE
+
+Environment (set by meson): HAYSTACKD, HAYSTACK_PCAP_SPLIT, HAYSTACK_TEST_DATA.
+Each case prints what it checks and exits non-zero on the first failure.
+"""
+import json
+import os
+import signal
+import struct
+import subprocess
+import sys
+import tempfile
+import time
+
+HAYSTACKD = os.environ["HAYSTACKD"]
+SPLIT = os.environ["HAYSTACK_PCAP_SPLIT"]
+DATA = os.environ["HAYSTACK_TEST_DATA"]
+SAMPLE = os.path.join(DATA, "pcaps", "sample-iot.pcap")
+EAL = ["--no-huge", "--no-pci", "-m", "512", "--log-level=*:warning"]
+
+
+def fail(msg):
+    print("FAIL:", msg)
+    sys.exit(1)
+
+
+def check(cond, msg):
+    if not cond:
+        fail(msg)
+    print("ok:", msg)
+
+
+def pcap_records(path):
+    """Yields (ts_ns, frame bytes) of a classic pcap file; independent of haystack code."""
+    with open(path, "rb") as f:
+        data = f.read()
+    magic = struct.unpack("<I", data[:4])[0]
+    nano = magic == 0xA1B23C4D
+    if magic not in (0xA1B2C3D4, 0xA1B23C4D):
+        fail(f"{path}: unexpected pcap magic {magic:#x}")
+    off = 24
+    while off + 16 <= len(data):
+        sec, frac, incl, _ = struct.unpack("<IIII", data[off:off + 16])
+        off += 16
+        yield sec * 10**9 + (frac if nano else frac * 1000), data[off:off + incl]
+        off += incl
+
+
+def is_ip(frame):
+    """Ethernet frame carries IPv4/IPv6 directly or behind VLAN tags."""
+    off = 12
+    while off + 2 <= len(frame):
+        et = struct.unpack(">H", frame[off:off + 2])[0]
+        if et in (0x8100, 0x88A8, 0x9100):
+            off += 4
+            continue
+        return et in (0x0800, 0x86DD)
+    return False
+
+
+def pcap_counts(path):
+    total = ip = 0
+    for _, fr in pcap_records(path):
+        total += 1
+        ip += is_ip(fr)
+    return total, ip
+
+
+def ceil_div(a, b):
+    return (a + b - 1) // b
+
+
+class Run:
+    def __init__(self, rc, out, err, stats, alerts):
+        self.rc, self.out, self.err, self.stats, self.alerts = rc, out, err, stats, alerts
+
+
+def config_text(tmp, ports, workers=None, sampling=None, bins=60, clock=None, extra=""):
+    lines = [
+        "site_id: test-site",
+        "mode: isp",
+        "subscriber_prefixes: [192.168.0.0/16, 10.0.0.0/8, 2001:db8::/32]",
+        f"state_dir: {tmp}/state",
+        f"alert_file: {tmp}/alerts.jsonl",
+        "log:",
+        "  level: info",
+        "mempool:",
+        "  mbufs: 4095",
+        "bins:",
+        f"  seconds: {bins}",
+        "ports:",
+    ]
+    for name, dev, q in ports:
+        lines += [f"  - name: {name}", f"    device: \"{dev}\"", f"    rx_queues: {q}"]
+    if workers is not None:
+        lines.append(f"workers: [{', '.join(str(w) for w in workers)}]")
+    if sampling:
+        lines.append("sampling:")
+        lines += [f"  {k}: {v}" for k, v in sampling.items()]
+    if clock:
+        lines.append(f"clock: {clock}")
+    return "\n".join(lines) + "\n" + extra
+
+
+def run_haystackd(tmp, cfg, eal_extra=(), args=("--until-idle=1500",), prefix="hs",
+                  timeout=120):
+    cpath = os.path.join(tmp, "haystack.yaml")
+    with open(cpath, "w") as f:
+        f.write(cfg)
+    spath = os.path.join(tmp, "stats.json")
+    if os.path.exists(spath):
+        os.unlink(spath)
+    cmd = [HAYSTACKD, "--config", cpath, *args, "--stats-out", spath, "--",
+           *EAL, "--file-prefix", f"{prefix}{os.getpid()}", *eal_extra]
+    print("run:", " ".join(cmd))
+    p = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
+    stats = None
+    if os.path.exists(spath):
+        with open(spath) as f:
+            stats = json.load(f)
+    alerts = []
+    apath = os.path.join(tmp, "alerts.jsonl")
+    if os.path.exists(apath):
+        with open(apath) as f:
+            alerts = [json.loads(l) for l in f if l.strip()]
+    if p.returncode != 0:
+        print(p.stderr[-4000:])
+    return Run(p.returncode, p.stdout, p.stderr, stats, alerts)
+
+
+def split(tmp, queues):
+    out = subprocess.run([SPLIT, SAMPLE, str(queues), os.path.join(tmp, "q")],
+                         capture_output=True, text=True, check=True).stdout
+    files = [l.split()[0] for l in out.splitlines()]
+    check(len(files) == queues, f"pcap split into {queues} queue files")
+    return files
+
+
+def three_worker_run(tmp, sampling=None):
+    files = split(tmp, 3)
+    dev = "net_pcap0," + ",".join(f"rx_pcap={f}" for f in files)
+    cfg = config_text(tmp, [("in0", dev, 3)], workers=[1, 2, 3], sampling=sampling)
+    r = run_haystackd(tmp, cfg, eal_extra=["--lcores", "0@0,1@0,2@1,3@1"])
+    check(r.rc == 0, f"3-worker replay exits 0 (rc={r.rc})")
+    return files, r
+
+
+def counters(stats, w=None):
+    return stats["totals"] if w is None else stats["workers"][w]["counters"]
+
+
+# ----------------------------------------------------------------------------- cases
+
+def case_replay_one_worker(tmp):
+    total, ip = pcap_counts(SAMPLE)
+    cfg = config_text(tmp, [("in0", f"net_pcap0,rx_pcap={SAMPLE}", 1)],
+                      sampling={"flow_rate": 7, "iot_rate": 1})
+    r = run_haystackd(tmp, cfg)
+    check(r.rc == 0, f"exit code 0 (got {r.rc})")
+    s = r.stats
+    t = counters(s)
+    check(s["clock"] == "packet", "replay of pcap vdevs uses packet time")
+    check(t["rx_packets"] == total, f"rx_packets {t['rx_packets']} == packets in pcap {total}")
+    check(s["ports"][0]["ipackets"] == total, "NIC ipackets equals pcap packets")
+    check(t["ipv4_packets"] + t["ipv6_packets"] == ip, f"IP packets == {ip}")
+    check(t["ipv4_packets"] + t["ipv6_packets"] + t["non_ip_packets"] + t["parse_errors"] == total,
+          "every frame is IPv4, IPv6, non-IP or a counted parse error")
+    check(t["sampled_flow"] == ceil_div(ip, 7), f"sampled_flow == ceil({ip}/7)")
+    check(t["sampled_iot"] == ip, "iot rate 1 keeps every IP packet")
+    check(sum(b["packets"] for b in s["bins"]) == total, "bins account for every packet")
+    first_ts = next(pcap_records(SAMPLE))[0]
+    check(s["bins"][0]["start_ns"] == first_ts - first_ts % (60 * 10**9),
+          "first bin starts at the minute of the first packet timestamp")
+    check(s["bins"][0]["start"] == "2026-11-01T10:00:00.000000000Z", "bin start is RFC 3339")
+    # every bin is 60 s aligned and strictly increasing
+    starts = [b["start_ns"] for b in s["bins"]]
+    check(all(x % (60 * 10**9) == 0 for x in starts) and starts == sorted(set(starts)),
+          "bins are aligned and unique")
+    check(t["late_packets"] == 0 and t["missing_timestamp"] == 0, "no late or untimed packets")
+    types = [a["type"] for a in r.alerts]
+    check(types == ["daemon_start", "daemon_stop"], f"start/stop alerts written ({types})")
+    check(r.alerts[1]["details"]["rx_packets"] == total, "stop alert carries rx total")
+    check(set(r.alerts[0].keys()) == {"time", "time_ns", "site", "type", "severity", "subject",
+                                      "details"}, "alert schema keys")
+
+
+def case_replay_three_workers(tmp):
+    total, ip = pcap_counts(SAMPLE)
+    files, r = three_worker_run(tmp, sampling={"flow_rate": 5, "iot_rate": 2})
+    s = r.stats
+    check(len(s["workers"]) == 3, "three workers")
+    per_sum = 0
+    for w in range(3):
+        qtotal, qip = pcap_counts(files[w])
+        c = counters(s, w)
+        check(s["workers"][w]["queues"] == [{"port": "in0", "queue": w}],
+              f"worker {w} polls queue {w}")
+        check(c["rx_packets"] == qtotal, f"worker {w} rx {c['rx_packets']} == queue file {qtotal}")
+        check(c["sampled_flow"] == ceil_div(qip, 5), f"worker {w} sampled_flow == ceil({qip}/5)")
+        check(c["sampled_iot"] == ceil_div(qip, 2), f"worker {w} sampled_iot == ceil({qip}/2)")
+        per_sum += c["rx_packets"]
+    check(per_sum == total == counters(s)["rx_packets"], f"per-worker sum == total == {total}")
+    check(s["ports"][0]["ipackets"] == total, "port ipackets == pcap packets")
+    check(min(counters(s, w)["rx_packets"] for w in range(3)) > 0, "RSS split feeds every worker")
+    check(sum(b["packets"] for b in s["bins"]) == total, "bins account for every packet")
+
+
+def case_replay_deterministic(tmp):
+    _, a = three_worker_run(tmp, sampling={"method": "hash", "flow_rate": 3, "iot_rate": 9})
+    with open(os.path.join(tmp, "stats.json"), "rb") as f:
+        first = f.read()
+    _, b = three_worker_run(tmp, sampling={"method": "hash", "flow_rate": 3, "iot_rate": 9})
+    with open(os.path.join(tmp, "stats.json"), "rb") as f:
+        second = f.read()
+    check(first == second, f"final JSON byte-identical across runs ({len(first)} bytes)")
+
+
+def case_hash_sampling_independent_of_workers(tmp):
+    sampling = {"method": "hash", "flow_rate": 4, "iot_rate": 16, "hash_seed": "0x5eed"}
+    _, three = three_worker_run(tmp, sampling=sampling)
+    one = run_haystackd(tmp, config_text(tmp, [("in0", f"net_pcap0,rx_pcap={SAMPLE}", 1)],
+                                         sampling=sampling))
+    check(one.rc == 0, "1-worker hash run exits 0")
+    t1, t3 = counters(one.stats), counters(three.stats)
+    check(t1["sampled_flow"] == t3["sampled_flow"],
+          f"hash sampled_flow equal for 1 and 3 workers ({t1['sampled_flow']})")
+    check(t1["sampled_iot"] == t3["sampled_iot"], "hash sampled_iot equal for 1 and 3 workers")
+    per_bin1 = [(b["start_ns"], b["sampled_flow"], b["sampled_iot"]) for b in one.stats["bins"]]
+    per_bin3 = [(b["start_ns"], b["sampled_flow"], b["sampled_iot"]) for b in three.stats["bins"]]
+    check(per_bin1 == per_bin3, f"hash samples identical bin by bin ({len(per_bin1)} bins)")
+    check(one.stats["sampling"]["method"] == "hash" and one.stats["sampling"]["hash_seed"] == 0x5EED,
+          "sampling method and seed are attached to the output")
+
+
+def case_count_sampling_rate(tmp):
+    total, ip = pcap_counts(SAMPLE)
+    for rate in (1, 2, 100, 10000):
+        r = run_haystackd(tmp, config_text(tmp, [("in0", f"net_pcap0,rx_pcap={SAMPLE}", 1)],
+                                           sampling={"flow_rate": rate, "iot_rate": rate}))
+        check(r.rc == 0, f"rate {rate}: exit 0")
+        check(counters(r.stats)["sampled_flow"] == ceil_div(ip, rate),
+              f"rate 1:{rate} keeps exactly ceil({ip}/{rate}) = {ceil_div(ip, rate)}")
+
+
+def case_live_sigterm_flushes(tmp):
+    cfg = config_text(tmp, [("gen0", "net_null0,size=128", 1)], bins=1, clock="wall")
+    cpath = os.path.join(tmp, "haystack.yaml")
+    with open(cpath, "w") as f:
+        f.write(cfg)
+    spath = os.path.join(tmp, "stats.json")
+    cmd = [HAYSTACKD, "--config", cpath, "--stats-out", spath, "--", *EAL,
+           "--file-prefix", f"live{os.getpid()}"]
+    print("run:", " ".join(cmd))
+    p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    time.sleep(4.0)
+    check(p.poll() is None, "live daemon keeps running without --until-idle")
+    p.send_signal(signal.SIGTERM)
+    out, err = p.communicate(timeout=60)
+    check(p.returncode == 0, f"SIGTERM exits 0 (rc={p.returncode}) {err[-500:]}")
+    with open(spath) as f:
+        s = json.load(f)
+    t = counters(s)
+    check(s["clock"] == "wall", "live mode uses the wall clock")
+    check(t["rx_packets"] > 1000, f"received traffic from net_null ({t['rx_packets']})")
+    check(len(s["bins"]) >= 2, f"1-second bins closed while running ({len(s['bins'])})")
+    check(sum(b["packets"] for b in s["bins"]) == t["rx_packets"],
+          "open bin flushed at shutdown: bins account for every packet")
+    with open(os.path.join(tmp, "alerts.jsonl")) as f:
+        last = json.loads(f.read().splitlines()[-1])
+    check(last["type"] == "daemon_stop" and last["details"]["reason"] == "signal",
+          "daemon_stop alert names the signal")
+    check("signal 15 received" in err, "log says which signal stopped it")
+
+
+def case_check_config(tmp):
+    cpath = os.path.join(tmp, "ok.yaml")
+    with open(cpath, "w") as f:
+        f.write(config_text(tmp, [("in0", f"net_pcap0,rx_pcap={SAMPLE}", 1)]))
+    p = subprocess.run([HAYSTACKD, "--config", cpath, "--check-config"], capture_output=True,
+                       text=True)
+    check(p.returncode == 0 and "configuration OK" in p.stdout, "--check-config accepts")
+    p = subprocess.run([HAYSTACKD, "--help"], capture_output=True, text=True)
+    check(p.returncode == 0 and "--until-idle" in p.stdout and "--stats-out" in p.stdout,
+          "--help documents the options")
+    p = subprocess.run([HAYSTACKD, "--bogus"], capture_output=True, text=True)
+    check(p.returncode == 2, "unknown option exits 2")
+
+
+def expect_config_error(tmp, cfg, needle, eal_extra=()):
+    r = run_haystackd(tmp, cfg, eal_extra=eal_extra)
+    check(r.rc == 2, f"exit code 2 (got {r.rc})")
+    check(needle in r.err, f"message names {needle!r}: {r.err.strip().splitlines()[-1]!r}")
+    check(r.stats is None, "no stats document for a rejected config")
+
+
+def case_bad_unknown_key(tmp):
+    cfg = config_text(tmp, [("in0", f"net_pcap0,rx_pcap={SAMPLE}", 1)]) + "bin_size: 60\n"
+    expect_config_error(tmp, cfg, "bin_size")
+
+
+def case_bad_wrong_type(tmp):
+    cfg = config_text(tmp, [("in0", f"net_pcap0,rx_pcap={SAMPLE}", 1)],
+                      sampling={"flow_rate": "often"})
+    expect_config_error(tmp, cfg, "sampling.flow_rate")
+
+
+def case_bad_missing_pcap(tmp):
+    missing = os.path.join(tmp, "nope.pcap")
+    expect_config_error(tmp, config_text(tmp, [("in0", f"net_pcap0,rx_pcap={missing}", 1)]),
+                        missing)
+
+
+def case_bad_no_ports(tmp):
+    expect_config_error(tmp, config_text(tmp, []).replace("ports:\n", "ports: []\n"), "ports")
+
+
+def case_bad_missing_lcore(tmp):
+    cfg = config_text(tmp, [("in0", f"net_pcap0,rx_pcap={SAMPLE}", 1)], workers=[7])
+    expect_config_error(tmp, cfg, "workers", eal_extra=["-l", "0,1"])
+
+
+def case_bad_too_few_queues(tmp):
+    cfg = config_text(tmp, [("in0", f"net_pcap0,rx_pcap={SAMPLE}", 1)], workers=[1, 2])
+    expect_config_error(tmp, cfg, "workers", eal_extra=["--lcores", "0@0,1@1,2@1"])
+
+
+def main():
+    if len(sys.argv) != 2:
+        sys.exit(__doc__)
+    fn = globals().get("case_" + sys.argv[1])
+    if fn is None:
+        sys.exit(f"unknown case {sys.argv[1]}")
+    with tempfile.TemporaryDirectory(prefix="haystack-it-") as tmp:
+        fn(tmp)
+    print("PASS", sys.argv[1])
+
+
+if __name__ == "__main__":
+    main()
