@@ -15,9 +15,12 @@ namespace haystack {
 
 std::string_view severity_name(Severity s) {
   switch (s) {
-    case Severity::kInfo: return "info";
-    case Severity::kWarning: return "warning";
-    case Severity::kCritical: return "critical";
+    case Severity::kInfo:
+      return "info";
+    case Severity::kWarning:
+      return "warning";
+    case Severity::kCritical:
+      return "critical";
   }
   return "info";
 }
@@ -28,9 +31,8 @@ std::string format_time_ns(uint64_t t_ns) {
   std::tm tm{};
   gmtime_r(&secs, &tm);
   char buf[64];
-  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%09" PRIu64 "Z",
-                tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
-                frac);
+  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%09" PRIu64 "Z", tm.tm_year + 1900,
+                tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, frac);
   return buf;
 }
 
@@ -67,8 +69,8 @@ AlertSink::AlertSink(const std::string& path, std::string site)
   }
   f_ = std::fopen(path_.c_str(), "ae");  // append, close-on-exec
   if (f_ == nullptr) {
-    throw std::runtime_error("alert file " + path_ + ": cannot open for appending: " +
-                             std::strerror(errno));
+    throw std::runtime_error("alert file " + path_ +
+                             ": cannot open for appending: " + std::strerror(errno));
   }
 }
 
@@ -90,9 +92,15 @@ void AlertSink::emit(const Alert& a) {
   }
   ++emitted_;
   switch (a.severity) {
-    case Severity::kInfo: spdlog::info("alert: {}", line); break;
-    case Severity::kWarning: spdlog::warn("alert: {}", line); break;
-    case Severity::kCritical: spdlog::critical("alert: {}", line); break;
+    case Severity::kInfo:
+      spdlog::info("alert: {}", line);
+      break;
+    case Severity::kWarning:
+      spdlog::warn("alert: {}", line);
+      break;
+    case Severity::kCritical:
+      spdlog::critical("alert: {}", line);
+      break;
   }
 }
 

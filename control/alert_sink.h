@@ -2,6 +2,7 @@
 // (schema in docs/operations.md#alerts), appended to the alert file, flushed, and logged.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <cstdio>
 #include <mutex>
@@ -32,8 +33,8 @@ class AlertSink {
   AlertSink& operator=(const AlertSink&) = delete;
 
   void emit(const Alert& a);
-  uint64_t emitted() const { return emitted_; }
-  uint64_t write_errors() const { return write_errors_; }
+  uint64_t emitted() const { return emitted_.load(std::memory_order_relaxed); }
+  uint64_t write_errors() const { return write_errors_.load(std::memory_order_relaxed); }
 
   // The JSON line for an alert, without the trailing newline.
   static std::string to_json_line(const Alert& a, const std::string& site);
@@ -43,8 +44,8 @@ class AlertSink {
   std::string site_;
   std::FILE* f_ = nullptr;
   std::mutex mu_;  // control threads only; never taken on the packet path
-  uint64_t emitted_ = 0;
-  uint64_t write_errors_ = 0;
+  std::atomic<uint64_t> emitted_{0};  // read by telemetry without the mutex
+  std::atomic<uint64_t> write_errors_{0};
 };
 
 // RFC 3339 UTC with nanoseconds, e.g. 2026-11-22T10:00:00.000000000Z

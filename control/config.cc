@@ -68,9 +68,9 @@ bool parse_prefix(const std::string& text, Prefix& out, std::string& why) {
   int len = max_len;
   if (slash != std::string::npos) {
     const std::string len_text = text.substr(slash + 1);
-    const bool digits = !len_text.empty() && len_text.size() <= 3 &&
-                        std::all_of(len_text.begin(), len_text.end(),
-                                    [](char c) { return c >= '0' && c <= '9'; });
+    const bool digits =
+        !len_text.empty() && len_text.size() <= 3 &&
+        std::all_of(len_text.begin(), len_text.end(), [](char c) { return c >= '0' && c <= '9'; });
     if (!digits || std::stoi(len_text) > max_len) {
       why = "invalid prefix length \"" + len_text + "\" (expected 0.." + std::to_string(max_len) +
             ")";
@@ -117,13 +117,18 @@ std::string Prefix::str() const {
   return std::string(buf) + "/" + std::to_string(len);
 }
 
-std::string_view mode_name(Mode m) { return m == Mode::kIsp ? "isp" : "ixp"; }
+std::string_view mode_name(Mode m) {
+  return m == Mode::kIsp ? "isp" : "ixp";
+}
 
 std::string_view clock_name(ClockSource c) {
   switch (c) {
-    case ClockSource::kAuto: return "auto";
-    case ClockSource::kPacket: return "packet";
-    case ClockSource::kWall: return "wall";
+    case ClockSource::kAuto:
+      return "auto";
+    case ClockSource::kPacket:
+      return "packet";
+    case ClockSource::kWall:
+      return "wall";
   }
   return "?";
 }
@@ -214,11 +219,16 @@ std::string quote(const std::string& s) {
 // How a node reads in an error message: `got "abc"`, `got a list`, ...
 std::string describe(const YAML::Node& n) {
   switch (n.Type()) {
-    case YAML::NodeType::Null: return "nothing (null)";
-    case YAML::NodeType::Sequence: return "a list";
-    case YAML::NodeType::Map: return "a map";
-    case YAML::NodeType::Scalar: return quote(n.Scalar());
-    default: return "nothing";
+    case YAML::NodeType::Null:
+      return "nothing (null)";
+    case YAML::NodeType::Sequence:
+      return n.size() == 0 ? "an empty list" : "a list";
+    case YAML::NodeType::Map:
+      return n.size() == 0 ? "an empty map" : "a map";
+    case YAML::NodeType::Scalar:
+      return quote(n.Scalar());
+    default:
+      return "nothing";
   }
 }
 
@@ -295,6 +305,11 @@ class MapReader {
     auto it = entries_.find(std::string(name));
     return it == entries_.end() ? nullptr : &it->second.second;
   }
+  // Line of the key itself (the value may start on a later line), or 0 when absent.
+  int key_line(std::string_view name) const {
+    auto it = entries_.find(std::string(name));
+    return it == entries_.end() ? 0 : it->second.first;
+  }
   const Item& require(std::string_view name) const {
     const Item* i = get(name);
     if (i == nullptr) r_.fail(map_.line, child_key(name), "required key is missing");
@@ -363,8 +378,8 @@ uint64_t get_pow2(const Reader& r, const Item& it, uint64_t lo, uint64_t hi) {
   std::optional<uint64_t> v;
   if (plain_scalar(it.node)) v = parse_decimal(it.node.Scalar());
   if (!v || *v < lo || *v > hi || (*v & (*v - 1)) != 0) {
-    r.fail(it, "expected a power of two in " + range_text(lo, hi) + ", got " +
-                   describe(it.node) + quoted_hint(it));
+    r.fail(it, "expected a power of two in " + range_text(lo, hi) + ", got " + describe(it.node) +
+                   quoted_hint(it));
   }
   return *v;
 }
@@ -384,8 +399,8 @@ uint64_t get_u64_any_base(const Reader& r, const Item& it) {
     }
   }
   if (!v) {
-    r.fail(it, "expected an unsigned 64-bit integer (decimal or 0x hex), got " +
-                   describe(it.node) + quoted_hint(it));
+    r.fail(it, "expected an unsigned 64-bit integer (decimal or 0x hex), got " + describe(it.node) +
+                   quoted_hint(it));
   }
   return *v;
 }
@@ -431,8 +446,8 @@ size_t get_enum(const Reader& r, const Item& it, std::initializer_list<std::stri
 bool name_chars_ok(const std::string& s) {
   if (s.empty() || s.size() > 64) return false;
   return std::all_of(s.begin(), s.end(), [](char c) {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-           c == '_' || c == '.' || c == '-';
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
+           c == '.' || c == '-';
   });
 }
 
@@ -441,7 +456,7 @@ bool is_hex(char c) {
 }
 
 // "0000:3b:00.0" or "3b:00.0" (domain 0000 implied). Returns the canonical lower-case
-// form with the domain, or empty when `s` is not a PCI address.
+// form with the domain, as DPDK names the device, or empty when `s` is not a PCI address.
 std::string canonical_pci(std::string s) {
   if (s.size() == 7) s = "0000:" + s;
   if (s.size() != 12) return {};
@@ -469,8 +484,8 @@ size_t pcap_rx_queue_args(const std::string& device) {
   size_t pos = device.find(',');
   while (pos != std::string::npos) {
     const size_t next = device.find(',', pos + 1);
-    const std::string arg = device.substr(pos + 1, next == std::string::npos ? std::string::npos
-                                                                             : next - pos - 1);
+    const std::string arg =
+        device.substr(pos + 1, next == std::string::npos ? std::string::npos : next - pos - 1);
     const std::string k = arg.substr(0, arg.find('='));
     if (k == "rx_pcap" || k == "rx_iface" || k == "rx_iface_in" || k == "iface") ++n;
     pos = next;
@@ -478,13 +493,13 @@ size_t pcap_rx_queue_args(const std::string& device) {
   return n;
 }
 
-struct PortSeen {
-  std::string name;
-  std::string device_key;  // canonical ethdev identity
-  int line = 0;
+// Where a port's name and device were given, for duplicate errors.
+struct PortLines {
+  int name = 0;
+  int device = 0;
 };
 
-PortConfig parse_port(const Reader& r, const Item& item) {
+PortConfig parse_port(const Reader& r, const Item& item, PortLines& lines) {
   if (!item.node.IsMap()) {
     r.expected(item, "a map with keys name, device, rx_queues, rx_descriptors, promiscuous");
   }
@@ -493,10 +508,12 @@ PortConfig parse_port(const Reader& r, const Item& item) {
   p.line = item.line;
 
   const Item& name = m.require("name");
+  lines.name = name.line;
   p.name = get_string(r, name);
   if (!name_chars_ok(p.name)) r.expected(name, "1..64 characters from [A-Za-z0-9_.-]");
 
   const Item& dev = m.require("device");
+  lines.device = dev.line;
   p.device = get_string(r, dev);
   if (p.is_vdev()) {
     const std::string n = p.dpdk_name();
@@ -507,13 +524,20 @@ PortConfig parse_port(const Reader& r, const Item& item) {
     if (!ok) {
       r.expected(dev, "a DPDK vdev spec such as \"net_pcap0,rx_pcap=file.pcap\"");
     }
-  } else if (canonical_pci(p.dpdk_name()).empty()) {
-    r.expected(dev,
-               "a PCI address such as \"0000:3b:00.0\" or a DPDK vdev spec starting with "
-               "\"net_\"");
+  } else {
+    const std::string pci = canonical_pci(p.dpdk_name());
+    if (pci.empty()) {
+      r.expected(dev,
+                 "a PCI address such as \"0000:3b:00.0\" or a DPDK vdev spec starting with "
+                 "\"net_\"");
+    }
+    // DPDK names PCI ethdevs in this form; keep any device arguments after the comma.
+    const size_t comma = p.device.find(',');
+    p.device = pci + (comma == std::string::npos ? "" : p.device.substr(comma));
   }
 
-  if (const Item* i = m.get("rx_queues")) p.rx_queues = static_cast<uint16_t>(get_uint(r, *i, 1, 128));
+  if (const Item* i = m.get("rx_queues"))
+    p.rx_queues = static_cast<uint16_t>(get_uint(r, *i, 1, 128));
   if (const Item* i = m.get("rx_descriptors")) {
     p.rx_descriptors = static_cast<uint16_t>(get_pow2(r, *i, 64, 16384));
   }
@@ -567,40 +591,44 @@ Config parse_root(const Reader& r, const YAML::Node& doc) {
 
   if (const Item* i = m.get("subscriber_prefix_length")) {
     MapReader s(r, *i, {"ipv4", "ipv6"});
-    if (const Item* v = s.get("ipv4")) c.subscriber_ipv4_len = static_cast<uint8_t>(get_uint(r, *v, 1, 32));
-    if (const Item* v = s.get("ipv6")) c.subscriber_ipv6_len = static_cast<uint8_t>(get_uint(r, *v, 1, 128));
+    if (const Item* v = s.get("ipv4"))
+      c.subscriber_ipv4_len = static_cast<uint8_t>(get_uint(r, *v, 1, 32));
+    if (const Item* v = s.get("ipv6"))
+      c.subscriber_ipv6_len = static_cast<uint8_t>(get_uint(r, *v, 1, 128));
   }
 
   // Ports.
   const Item& ports = m.require("ports");
   const std::vector<Item> port_items = list_items(r, ports, "ports");
   if (port_items.empty()) r.expected(ports, "a non-empty list of ports");
-  std::vector<PortSeen> seen_ports;
-  for (const Item& pi : port_items) {
-    PortConfig p = parse_port(r, pi);
-    MapReader pm(r, pi, {"name", "device", "rx_queues", "rx_descriptors", "promiscuous"});
-    std::string dev_key = p.is_vdev() ? p.dpdk_name() : canonical_pci(p.dpdk_name());
-    for (const PortSeen& s : seen_ports) {
-      if (s.name == p.name) {
-        r.fail(pm.require("name"), "duplicate port name \"" + p.name +
-                                       "\" (port defined on line " + std::to_string(s.line) + ")");
+  for (size_t i = 0; i < port_items.size(); ++i) {
+    PortLines lines;
+    PortConfig p = parse_port(r, port_items[i], lines);
+    const std::string key = port_items[i].key;
+    for (const PortConfig& q : c.ports) {
+      if (q.name == p.name) {
+        r.fail(lines.name, key + ".name",
+               "duplicate port name \"" + p.name + "\" (port defined on line " +
+                   std::to_string(q.line) + ")");
       }
-      if (s.device_key == dev_key) {
-        r.fail(pm.require("device"),
-               "device \"" + p.dpdk_name() + "\" is already used by port \"" + s.name +
-                   "\" (line " + std::to_string(s.line) + ")");
+      // Device arguments do not make a second device: DPDK knows one ethdev per name.
+      if (q.dpdk_name() == p.dpdk_name()) {
+        r.fail(lines.device, key + ".device",
+               "device \"" + p.dpdk_name() + "\" is already used by port \"" + q.name +
+                   "\" (line " + std::to_string(q.line) + ")");
       }
     }
-    seen_ports.push_back({p.name, dev_key, p.line});
     c.ports.push_back(std::move(p));
   }
 
   if (const Item* i = m.get("workers")) {
+    c.workers_line = m.key_line("workers");
     std::map<uint32_t, std::string> seen;
     for (const Item& e : list_items(r, *i, "lcore ids")) {
       const uint32_t id = static_cast<uint32_t>(get_uint(r, e, 0, 1023));
       auto [it, fresh] = seen.emplace(id, e.key);
-      if (!fresh) r.fail(e, "lcore " + std::to_string(id) + " is listed twice (also " + it->second + ")");
+      if (!fresh)
+        r.fail(e, "lcore " + std::to_string(id) + " is listed twice (also " + it->second + ")");
       c.workers.push_back(id);
     }
   }
@@ -612,47 +640,53 @@ Config parse_root(const Reader& r, const YAML::Node& doc) {
       c.mempool_mbufs = static_cast<uint32_t>(get_uint(r, *v, 1023, 16777215));
       mbufs_line = v->line;
     }
-    if (const Item* v = s.get("cache")) c.mempool_cache = static_cast<uint32_t>(get_uint(r, *v, 0, 512));
-    if (const Item* v = s.get("data_room")) c.mbuf_data_room = static_cast<uint32_t>(get_uint(r, *v, 1024, 65535));
+    if (const Item* v = s.get("cache"))
+      c.mempool_cache = static_cast<uint32_t>(get_uint(r, *v, 0, 512));
+    if (const Item* v = s.get("data_room"))
+      c.mbuf_data_room = static_cast<uint32_t>(get_uint(r, *v, 1024, 65535));
   }
   // Each port's RX rings are filled from its mempool when the port starts.
   for (size_t i = 0; i < c.ports.size(); ++i) {
     const PortConfig& p = c.ports[i];
     const uint64_t need = uint64_t{p.rx_queues} * p.rx_descriptors;
     if (c.mempool_mbufs > need) continue;
-    const std::string msg = std::to_string(c.mempool_mbufs) + " mbufs" +
-                            (mbufs_line != 0 ? "" : " (the default)") +
-                            " cannot fill the RX rings of port \"" + p.name + "\" (rx_queues " +
-                            std::to_string(p.rx_queues) + " x rx_descriptors " +
-                            std::to_string(p.rx_descriptors) + " = " + std::to_string(need) +
-                            "); set mempool.mbufs above " + std::to_string(need);
+    const std::string msg =
+        std::to_string(c.mempool_mbufs) + " mbufs" + (mbufs_line != 0 ? "" : " (the default)") +
+        " cannot fill the RX rings of port \"" + p.name + "\" (rx_queues " +
+        std::to_string(p.rx_queues) + " x rx_descriptors " + std::to_string(p.rx_descriptors) +
+        " = " + std::to_string(need) + "); set mempool.mbufs above " + std::to_string(need);
     if (mbufs_line != 0) r.fail(mbufs_line, "mempool.mbufs", msg);
     r.fail(p.line, port_items[i].key, msg);
   }
 
-  if (const Item* i = m.get("burst_size")) c.burst_size = static_cast<uint32_t>(get_uint(r, *i, 1, 512));
+  if (const Item* i = m.get("burst_size"))
+    c.burst_size = static_cast<uint32_t>(get_uint(r, *i, 1, 512));
 
   if (const Item* i = m.get("rings")) {
     MapReader s(r, *i, {"bin_ring_size", "bin_records"});
-    if (const Item* v = s.get("bin_ring_size")) c.bin_ring_size = static_cast<uint32_t>(get_pow2(r, *v, 2, 65536));
+    if (const Item* v = s.get("bin_ring_size"))
+      c.bin_ring_size = static_cast<uint32_t>(get_pow2(r, *v, 2, 65536));
     const Item* rec = s.get("bin_records");
     if (rec != nullptr) c.bin_records = static_cast<uint32_t>(get_uint(r, *rec, 2, 1024));
     if (c.bin_records >= c.bin_ring_size) {
       const Item* v = rec ? rec : s.get("bin_ring_size");
       r.fail(v ? v->line : i->line, "rings.bin_records",
-             "bin_records (" + std::to_string(c.bin_records) + ") must be less than bin_ring_size (" +
-                 std::to_string(c.bin_ring_size) + "): a ring of size N holds N-1 entries");
+             "bin_records (" + std::to_string(c.bin_records) +
+                 ") must be less than bin_ring_size (" + std::to_string(c.bin_ring_size) +
+                 "): a ring of size N holds N-1 entries");
     }
   }
 
   if (const Item* i = m.get("sampling")) {
     MapReader s(r, *i, {"method", "flow_rate", "iot_rate", "hash_seed"});
     if (const Item* v = s.get("method")) {
-      c.sampling.method = get_enum(r, *v, {"count", "hash"}) == 0 ? SampleMethod::kCount
-                                                                 : SampleMethod::kHash;
+      c.sampling.method =
+          get_enum(r, *v, {"count", "hash"}) == 0 ? SampleMethod::kCount : SampleMethod::kHash;
     }
-    if (const Item* v = s.get("flow_rate")) c.sampling.flow_rate = static_cast<uint32_t>(get_uint(r, *v, 1, 16777216));
-    if (const Item* v = s.get("iot_rate")) c.sampling.iot_rate = static_cast<uint32_t>(get_uint(r, *v, 1, 16777216));
+    if (const Item* v = s.get("flow_rate"))
+      c.sampling.flow_rate = static_cast<uint32_t>(get_uint(r, *v, 1, 16777216));
+    if (const Item* v = s.get("iot_rate"))
+      c.sampling.iot_rate = static_cast<uint32_t>(get_uint(r, *v, 1, 16777216));
     if (const Item* v = s.get("hash_seed")) c.sampling.hash_seed = get_u64_any_base(r, *v);
   }
 
@@ -662,8 +696,9 @@ Config parse_root(const Reader& r, const YAML::Node& doc) {
       std::optional<uint64_t> n;
       if (plain_scalar(v->node)) n = parse_decimal(v->node.Scalar());
       if (!n || *n < 1 || *n > 86400 || 86400 % *n != 0) {
-        r.fail(*v, "expected an integer in 1..86400 that divides 86400 (bins must tile a day), got " +
-                       describe(v->node) + quoted_hint(*v));
+        r.fail(*v,
+               "expected an integer in 1..86400 that divides 86400 (bins must tile a day), got " +
+                   describe(v->node) + quoted_hint(*v));
       }
       c.bin_seconds = static_cast<uint32_t>(*n);
     }
@@ -692,8 +727,10 @@ Config parse_root(const Reader& r, const YAML::Node& doc) {
       c.log.format = get_enum(r, *v, {"text", "json"}) == 0 ? LogFormat::kText : LogFormat::kJson;
     }
     if (const Item* v = s.get("file")) c.log.file = get_path(r, *v);
-    if (const Item* v = s.get("max_file_mb")) c.log.max_file_mb = static_cast<uint32_t>(get_uint(r, *v, 1, 4096));
-    if (const Item* v = s.get("max_files")) c.log.max_files = static_cast<uint32_t>(get_uint(r, *v, 1, 100));
+    if (const Item* v = s.get("max_file_mb"))
+      c.log.max_file_mb = static_cast<uint32_t>(get_uint(r, *v, 1, 4096));
+    if (const Item* v = s.get("max_files"))
+      c.log.max_files = static_cast<uint32_t>(get_uint(r, *v, 1, 100));
   }
 
   // Checks across sections.
@@ -734,8 +771,8 @@ Config parse_config(const std::string& yaml_text, const std::string& name) {
 Config load_config(const std::string& path) {
   const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) {
-    throw ConfigError(path, 0, "", std::string("cannot open configuration file: ") +
-                                       std::strerror(errno));
+    throw ConfigError(path, 0, "",
+                      std::string("cannot open configuration file: ") + std::strerror(errno));
   }
   std::string text;
   char buf[65536];
@@ -745,8 +782,8 @@ Config load_config(const std::string& path) {
       if (errno == EINTR) continue;
       const int err = errno;
       ::close(fd);
-      throw ConfigError(path, 0, "", std::string("cannot read configuration file: ") +
-                                         std::strerror(err));
+      throw ConfigError(path, 0, "",
+                        std::string("cannot read configuration file: ") + std::strerror(err));
     }
     if (n == 0) break;
     text.append(buf, static_cast<size_t>(n));

@@ -69,6 +69,7 @@ struct Config {
   uint8_t subscriber_ipv6_len = 56;
   std::vector<PortConfig> ports;
   std::vector<uint32_t> workers;  // worker lcore ids; empty: every EAL worker lcore
+  int workers_line = 0;           // line of the `workers` key (0 if absent), for errors
   uint32_t mempool_mbufs = 16383;  // per port
   uint32_t mempool_cache = 256;
   uint32_t mbuf_data_room = 2176;  // bytes incl. 128 headroom

@@ -19,6 +19,8 @@
 #include <memory>
 #include <thread>
 
+#include <sched.h>
+
 #include "control/alert_sink.h"
 #include "control/config.h"
 #include "control/stats_json.h"
@@ -51,7 +53,8 @@ void install_signal_handlers() {
 // Every rx_pcap=/tx_pcap= file of a net_pcap vdev, checked before EAL probes the device
 // so a typo gives a message naming the file instead of a generic probe failure.
 void check_pcap_files(const Config& c) {
-  for (const auto& p : c.ports) {
+  for (size_t i = 0; i < c.ports.size(); ++i) {
+    const PortConfig& p = c.ports[i];
     if (p.device.rfind("net_pcap", 0) != 0) continue;
     size_t pos = 0;
     std::string d = p.device + ",";
@@ -60,7 +63,7 @@ void check_pcap_files(const Config& c) {
       std::string file = d.substr(start, end - start);
       std::ifstream f(file, std::ios::binary);
       if (!f) {
-        throw ConfigError(c.source_file, p.line, "ports[" + p.name + "].device",
+        throw ConfigError(c.source_file, p.line, "ports[" + std::to_string(i) + "].device",
                           "cannot read pcap file '" + file + "': " + std::strerror(errno));
       }
       pos = end;
@@ -90,6 +93,7 @@ class Daemon {
   int run();
 
  private:
+  void check_worker_cpus();
   void resolve_workers();
   void open_ports();
   void plan_workers();
@@ -117,6 +121,27 @@ class Daemon {
   std::vector<uint64_t> ring_full_seen_;
 };
 
+// Without -l/--lcores from the operator, haystackd passes `-l 0,<workers>` to EAL, where
+// lcore ids are CPU ids: say which CPU is missing instead of a bare EAL failure.
+void Daemon::check_worker_cpus() {
+  EalPlan probe = build_eal_args(opt_.prog, opt_.eal_args, {}, {});
+  if (probe.lcores_from_user) return;
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  if (sched_getaffinity(0, sizeof(set), &set) != 0) return;
+  std::vector<unsigned> ids(cfg_.workers.begin(), cfg_.workers.end());
+  ids.push_back(0);
+  for (unsigned id : ids) {
+    if (id >= CPU_SETSIZE || !CPU_ISSET(id, &set)) {
+      throw ConfigError(cfg_.source_file, cfg_.workers_line, "workers",
+                        fmt::format("lcore {} is not a CPU this process may run on ({} usable); "
+                                    "map lcores onto CPUs with EAL --lcores, e.g. "
+                                    "`-- --lcores 0@0,{}@1`",
+                                    id, CPU_COUNT(&set), id));
+    }
+  }
+}
+
 // The configured worker lcores, or every EAL worker lcore; each must be enabled in EAL.
 void Daemon::resolve_workers() {
   if (cfg_.workers.empty()) {
@@ -125,20 +150,20 @@ void Daemon::resolve_workers() {
   } else {
     for (uint32_t id : cfg_.workers) {
       if (id >= RTE_MAX_LCORE || !rte_lcore_is_enabled(id)) {
-        throw ConfigError(cfg_.source_file, 0, "workers",
+        throw ConfigError(cfg_.source_file, cfg_.workers_line, "workers",
                           fmt::format("lcore {} is not enabled in EAL (enabled: main {} plus "
                                       "{} workers; adjust `workers` or -l/--lcores)",
                                       id, rte_get_main_lcore(), rte_lcore_count() - 1));
       }
       if (id == rte_get_main_lcore()) {
-        throw ConfigError(cfg_.source_file, 0, "workers",
+        throw ConfigError(cfg_.source_file, cfg_.workers_line, "workers",
                           fmt::format("lcore {} is the main lcore, which runs control", id));
       }
       worker_lcores_.push_back(id);
     }
   }
   if (worker_lcores_.empty()) {
-    throw ConfigError(cfg_.source_file, 0, "workers",
+    throw ConfigError(cfg_.source_file, cfg_.workers_line, "workers",
                       "no worker lcore: EAL has only the main lcore (give -l with two or more)");
   }
 }
@@ -176,7 +201,7 @@ void Daemon::plan_workers() {
     }
   }
   if (all.size() < worker_lcores_.size()) {
-    throw ConfigError(cfg_.source_file, 0, "workers",
+    throw ConfigError(cfg_.source_file, cfg_.workers_line, "workers",
                       fmt::format("{} worker lcores but only {} RX queues in total; every "
                                   "worker needs at least one queue (raise ports[].rx_queues)",
                                   worker_lcores_.size(), all.size()));
@@ -336,6 +361,7 @@ int Daemon::run() {
   clock_ = cfg_.clock == ClockSource::kAuto ? (all_pcap ? ClockSource::kPacket : ClockSource::kWall)
                                             : cfg_.clock;
 
+  check_worker_cpus();
   std::vector<EalDevice> devs;
   for (const auto& p : cfg_.ports) devs.push_back({p.device, p.is_vdev()});
   std::vector<unsigned> wl(cfg_.workers.begin(), cfg_.workers.end());

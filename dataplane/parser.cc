@@ -19,9 +19,9 @@ namespace {
 namespace ethertype {
 constexpr uint16_t kIpv4 = 0x0800;
 constexpr uint16_t kIpv6 = 0x86dd;
-constexpr uint16_t kVlan = 0x8100;      // 802.1Q C-tag
-constexpr uint16_t kQinQ = 0x88a8;      // 802.1ad S-tag
-constexpr uint16_t kQinQOld = 0x9100;   // pre-standard S-tag, still seen on older gear
+constexpr uint16_t kVlan = 0x8100;     // 802.1Q C-tag
+constexpr uint16_t kQinQ = 0x88a8;     // 802.1ad S-tag
+constexpr uint16_t kQinQOld = 0x9100;  // pre-standard S-tag, still seen on older gear
 constexpr uint16_t kMplsUc = 0x8847;
 constexpr uint16_t kMplsMc = 0x8848;
 constexpr uint16_t kPppoeDisc = 0x8863;
@@ -67,11 +67,15 @@ static_assert(kEthHeader + kMaxVlanTags * kVlanTag + kMaxMplsLabels * kMplsEntry
                   0xffff,
               "header offsets must fit ParsedPacket's uint16_t fields");
 
-inline uint16_t rd16(const uint8_t* p) { return uint16_t((p[0] << 8) | p[1]); }
+inline uint16_t rd16(const uint8_t* p) {
+  return uint16_t((p[0] << 8) | p[1]);
+}
 inline uint32_t rd32(const uint8_t* p) {
   return (uint32_t(p[0]) << 24) | (uint32_t(p[1]) << 16) | (uint32_t(p[2]) << 8) | p[3];
 }
-inline uint16_t clamp16(size_t v) { return v > 0xffff ? uint16_t(0xffff) : uint16_t(v); }
+inline uint16_t clamp16(size_t v) {
+  return v > 0xffff ? uint16_t(0xffff) : uint16_t(v);
+}
 
 // Bounded read window over the frame. Invariant: pos <= end <= len.
 struct Cursor {
@@ -299,7 +303,8 @@ ParseError parse_ipv6(Cursor& c, ParsedPacket& out) {
 
     if (next == ip6ext::kHopByHop && n == 0 && length_from_capture) {
       if (const uint32_t jumbo = find_jumbo_length(e, hdr_len)) {
-        out.ip_len = jumbo > 0xffffffffu - kIpv6Header ? 0xffffffffu : jumbo + uint32_t(kIpv6Header);
+        out.ip_len =
+            jumbo > 0xffffffffu - kIpv6Header ? 0xffffffffu : jumbo + uint32_t(kIpv6Header);
         c.limit_to(l3 + kIpv6Header + size_t(jumbo));
       }
     }
@@ -455,6 +460,7 @@ ParseError parse_ppp(Cursor& c, ParsedPacket& out) {
 }  // namespace
 
 std::string_view parse_error_name(ParseError e) {
+  // clang-format off
   switch (e) {
     case ParseError::kOk: return "ok";
     case ParseError::kTruncatedEthernet: return "truncated_ethernet";
@@ -482,9 +488,12 @@ std::string_view parse_error_name(ParseError e) {
     case ParseError::kTruncatedPpp: return "truncated_ppp";
     case ParseError::kCount: break;
   }
+  // clang-format on
   return "unknown";
 }
 
+// On an error, `out` keeps what was parsed before the failing layer (VLANs, labels, IP
+// addresses, ...): useful for diagnostics, but callers account the frame by reason only.
 ParseError parse_packet(const uint8_t* data, size_t len, ParsedPacket& out, LinkType link) {
   out = ParsedPacket{};
   Cursor c{data, 0, data == nullptr ? 0 : len};

@@ -9,12 +9,12 @@
 
 using namespace haystack;
 
-#define FUZZ_CHECK(cond)                                                            \
-  do {                                                                              \
-    if (!(cond)) {                                                                  \
+#define FUZZ_CHECK(cond)                                                                   \
+  do {                                                                                     \
+    if (!(cond)) {                                                                         \
       std::fprintf(stderr, "invariant violated: %s (%s:%d)\n", #cond, __FILE__, __LINE__); \
-      std::abort();                                                                 \
-    }                                                                               \
+      std::abort();                                                                        \
+    }                                                                                      \
   } while (0)
 
 namespace {
@@ -71,10 +71,17 @@ void check(const ParsedPacket& p, ParseError e, size_t len) {
                (p.fragment && !p.first_fragment));
   }
   switch (p.tunnel) {
-    case Tunnel::kNone: break;
-    case Tunnel::kGre: FUZZ_CHECK(p.proto == ipproto::kGre && !p.has_ports); break;
-    case Tunnel::kVxlan: FUZZ_CHECK(p.proto == ipproto::kUdp && p.dport == 4789); break;
-    case Tunnel::kGeneve: FUZZ_CHECK(p.proto == ipproto::kUdp && p.dport == 6081); break;
+    case Tunnel::kNone:
+      break;
+    case Tunnel::kGre:
+      FUZZ_CHECK(p.proto == ipproto::kGre && !p.has_ports);
+      break;
+    case Tunnel::kVxlan:
+      FUZZ_CHECK(p.proto == ipproto::kUdp && p.dport == 4789);
+      break;
+    case Tunnel::kGeneve:
+      FUZZ_CHECK(p.proto == ipproto::kUdp && p.dport == 6081);
+      break;
   }
 }
 

@@ -320,6 +320,12 @@ def case_bad_missing_lcore(tmp):
     expect_config_error(tmp, cfg, "workers", eal_extra=["-l", "0,1"])
 
 
+def case_bad_nonexistent_cpu(tmp):
+    # No -l/--lcores: haystackd derives `-l 0,<workers>`, and CPU 999 does not exist.
+    cfg = config_text(tmp, [("in0", f"net_pcap0,rx_pcap={SAMPLE}", 1)], workers=[999])
+    expect_config_error(tmp, cfg, "lcore 999 is not a CPU")
+
+
 def case_bad_too_few_queues(tmp):
     cfg = config_text(tmp, [("in0", f"net_pcap0,rx_pcap={SAMPLE}", 1)], workers=[1, 2])
     expect_config_error(tmp, cfg, "workers", eal_extra=["--lcores", "0@0,1@1,2@1"])

@@ -6,9 +6,9 @@
 #include <string>
 #include <vector>
 
-#include <boost/test/unit_test.hpp>
 #include <spdlog/sinks/ringbuffer_sink.h>
 #include <spdlog/spdlog.h>
+#include <boost/test/unit_test.hpp>
 
 #include "control/alert_sink.h"
 
@@ -115,7 +115,8 @@ BOOST_AUTO_TEST_CASE(json_line_exact) {
   odd.details = nullptr;
   BOOST_TEST(AlertSink::to_json_line(odd, "s") ==
              "{\"time\":\"1970-01-01T00:00:00.000000000Z\",\"time_ns\":0,\"site\":\"s\","
-             "\"type\":\"bin_ring_full\",\"severity\":\"critical\",\"subject\":\"a\\\"b\\\\c\\n\xef\xbf\xbd\","
+             "\"type\":\"bin_ring_full\",\"severity\":\"critical\",\"subject\":"
+             "\"a\\\"b\\\\c\\n\xef\xbf\xbd\","
              "\"details\":{}}");
 }
 

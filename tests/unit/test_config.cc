@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <sstream>
 #include <string>
 
 #include <boost/test/unit_test.hpp>
@@ -67,49 +68,49 @@ void expect_error(const std::string& text, int line, const std::string& key,
 }
 
 const char* kFull =
-    "site_id: fra-ix.edge_01\n"                            // 1
-    "mode: isp\n"                                          // 2
-    "subscriber_prefixes:\n"                               // 3
-    "  - 100.64.0.0/10\n"                                  // 4
-    "  - 2001:db8:1000::/36\n"                             // 5
-    "  - 192.0.2.7\n"                                      // 6
-    "subscriber_prefix_length:\n"                          // 7
-    "  ipv4: 30\n"                                         // 8
-    "  ipv6: 64\n"                                         // 9
-    "ports:\n"                                             // 10
-    "  - name: uplink0\n"                                  // 11
-    "    device: 0000:3b:00.0\n"                           // 12
-    "    rx_queues: 4\n"                                   // 13
-    "    rx_descriptors: 2048\n"                           // 14
-    "    promiscuous: false\n"                             // 15
-    "  - name: replay\n"                                   // 16
+    "site_id: fra-ix.edge_01\n"                              // 1
+    "mode: isp\n"                                            // 2
+    "subscriber_prefixes:\n"                                 // 3
+    "  - 100.64.0.0/10\n"                                    // 4
+    "  - 2001:db8:1000::/36\n"                               // 5
+    "  - 192.0.2.7\n"                                        // 6
+    "subscriber_prefix_length:\n"                            // 7
+    "  ipv4: 30\n"                                           // 8
+    "  ipv6: 64\n"                                           // 9
+    "ports:\n"                                               // 10
+    "  - name: uplink0\n"                                    // 11
+    "    device: 0000:3b:00.0\n"                             // 12
+    "    rx_queues: 4\n"                                     // 13
+    "    rx_descriptors: 2048\n"                             // 14
+    "    promiscuous: false\n"                               // 15
+    "  - name: replay\n"                                     // 16
     "    device: net_pcap0,rx_pcap=a.pcap,rx_pcap=b.pcap\n"  // 17
-    "    rx_queues: 2\n"                                   // 18
-    "workers: [1, 2, 3, 5]\n"                              // 19
-    "mempool:\n"                                           // 20
-    "  mbufs: 65535\n"                                     // 21
-    "  cache: 512\n"                                       // 22
-    "  data_room: 9216\n"                                  // 23
-    "burst_size: 64\n"                                     // 24
-    "rings:\n"                                             // 25
-    "  bin_ring_size: 128\n"                               // 26
-    "  bin_records: 16\n"                                  // 27
-    "sampling:\n"                                          // 28
-    "  method: hash\n"                                     // 29
-    "  flow_rate: 1000\n"                                  // 30
-    "  iot_rate: 16777216\n"                               // 31
-    "  hash_seed: 0xDEADBEEFcafe0001\n"                    // 32
-    "bins:\n"                                              // 33
-    "  seconds: 300\n"                                     // 34
-    "clock: packet\n"                                      // 35
-    "state_dir: /srv/haystack/\n"                          // 36
-    "alert_file: /var/log/haystack/alerts.jsonl\n"         // 37
-    "log:\n"                                               // 38
-    "  level: debug\n"                                     // 39
-    "  format: json\n"                                     // 40
-    "  file: /var/log/haystack/haystackd.log\n"            // 41
-    "  max_file_mb: 4096\n"                                // 42
-    "  max_files: 100\n";                                  // 43
+    "    rx_queues: 2\n"                                     // 18
+    "workers: [1, 2, 3, 5]\n"                                // 19
+    "mempool:\n"                                             // 20
+    "  mbufs: 65535\n"                                       // 21
+    "  cache: 512\n"                                         // 22
+    "  data_room: 9216\n"                                    // 23
+    "burst_size: 64\n"                                       // 24
+    "rings:\n"                                               // 25
+    "  bin_ring_size: 128\n"                                 // 26
+    "  bin_records: 16\n"                                    // 27
+    "sampling:\n"                                            // 28
+    "  method: hash\n"                                       // 29
+    "  flow_rate: 1000\n"                                    // 30
+    "  iot_rate: 16777216\n"                                 // 31
+    "  hash_seed: 0xDEADBEEFcafe0001\n"                      // 32
+    "bins:\n"                                                // 33
+    "  seconds: 300\n"                                       // 34
+    "clock: packet\n"                                        // 35
+    "state_dir: /srv/haystack/\n"                            // 36
+    "alert_file: /var/log/haystack/alerts.jsonl\n"           // 37
+    "log:\n"                                                 // 38
+    "  level: debug\n"                                       // 39
+    "  format: json\n"                                       // 40
+    "  file: /var/log/haystack/haystackd.log\n"              // 41
+    "  max_file_mb: 4096\n"                                  // 42
+    "  max_files: 100\n";                                    // 43
 
 struct TempDir {
   std::filesystem::path path;
@@ -165,6 +166,7 @@ BOOST_AUTO_TEST_CASE(full_config_every_key) {
   BOOST_TEST(c.ports[1].line == 16);
 
   BOOST_TEST(c.workers == (std::vector<uint32_t>{1, 2, 3, 5}), boost::test_tools::per_element());
+  BOOST_TEST(c.workers_line == 19);
   BOOST_TEST(c.mempool_mbufs == 65535u);
   BOOST_TEST(c.mempool_cache == 512u);
   BOOST_TEST(c.mbuf_data_room == 9216u);
@@ -202,6 +204,7 @@ BOOST_AUTO_TEST_CASE(defaults) {
   BOOST_TEST(c.ports[0].promiscuous == true);
   BOOST_TEST(c.ports[0].line == 3);
   BOOST_TEST(c.workers.empty());
+  BOOST_TEST(c.workers_line == 0);
   BOOST_TEST(c.mempool_mbufs == 16383u);
   BOOST_TEST(c.mempool_cache == 256u);
   BOOST_TEST(c.mbuf_data_room == 2176u);
@@ -234,6 +237,9 @@ BOOST_AUTO_TEST_CASE(empty_sections_take_defaults) {
   BOOST_TEST(c.sampling.flow_rate == 1u);
   BOOST_TEST(c.log.level == "info");
   BOOST_TEST(c.workers.empty());
+  BOOST_TEST(c.workers_line == 7);
+  // A block list: the key's line, not the first item's.
+  BOOST_TEST(parse_config(base("workers:\n  - 2\n  - 3\n"), "t").workers_line == 5);
 }
 
 BOOST_AUTO_TEST_CASE(value_forms) {
@@ -272,10 +278,16 @@ BOOST_AUTO_TEST_CASE(value_forms) {
     BOOST_TEST(parse_config(base(std::string("log:\n  level: ") + level + "\n"), "t").log.level ==
                level);
   }
-  // A short PCI address and capitalised booleans are accepted.
+  // A short or upper-case PCI address is stored as DPDK names the device; device
+  // arguments are kept. Capitalised booleans are accepted.
   c = parse_config(
-      "mode: ixp\nports:\n  - name: a\n    device: 3b:00.1\n    promiscuous: False\n", "t");
-  BOOST_TEST(c.ports[0].device == "3b:00.1");
+      "mode: ixp\nports:\n  - name: a\n    device: 3B:00.1\n    promiscuous: False\n"
+      "  - name: b\n    device: 0000:AF:00.0,rxq_cqe_comp_en=1\n",
+      "t");
+  BOOST_TEST(c.ports[0].device == "0000:3b:00.1");
+  BOOST_TEST(c.ports[0].dpdk_name() == "0000:3b:00.1");
+  BOOST_TEST(c.ports[1].device == "0000:af:00.0,rxq_cqe_comp_en=1");
+  BOOST_TEST(c.ports[1].dpdk_name() == "0000:af:00.0");
   BOOST_TEST(c.ports[0].promiscuous == false);
 }
 
@@ -328,6 +340,31 @@ BOOST_AUTO_TEST_CASE(load_from_file) {
   }
 }
 
+#ifdef HAYSTACK_TEST_DATA
+// docs/operations.md promises a complete, valid example; keep the two in step.
+BOOST_AUTO_TEST_CASE(documented_example_is_valid) {
+  const std::filesystem::path doc =
+      std::filesystem::path(HAYSTACK_TEST_DATA) / ".." / ".." / "docs" / "operations.md";
+  std::ifstream f(doc);
+  BOOST_REQUIRE_MESSAGE(f, "cannot read " << doc);
+  std::stringstream ss;
+  ss << f.rdbuf();
+  const std::string text = ss.str();
+  const size_t section = text.find("\n## Complete example");
+  BOOST_REQUIRE(section != std::string::npos);
+  const size_t begin = text.find("```yaml\n", section);
+  BOOST_REQUIRE(begin != std::string::npos);
+  const size_t end = text.find("\n```", begin + 8);
+  BOOST_REQUIRE(end != std::string::npos);
+  const Config c = parse_config(text.substr(begin + 8, end - begin - 7), "operations.md");
+  BOOST_TEST(c.site_id == "fra-edge-01");
+  BOOST_TEST(c.ports.size() == 2u);
+  BOOST_TEST(c.workers.size() == 4u);
+  BOOST_TEST((c.sampling.method == SampleMethod::kHash));
+  BOOST_TEST(c.sampling.hash_seed == 0x5eed00c0ffeeULL);
+}
+#endif
+
 BOOST_AUTO_TEST_CASE(missing_file) {
   const std::string path = "/nonexistent-haystack-dir/haystack.yaml";
   try {
@@ -370,11 +407,13 @@ BOOST_AUTO_TEST_CASE(yaml_syntax_errors) {
   expect_error("mode: ixp\n  ports: 1\n", 2, "", "invalid YAML: illegal map value");
   expect_error(base("---\nsite_id: x\n"), 6, "", "expected one YAML document, found 2");
   expect_error("- a\n- b\n", 1, "", "expected a map of settings at the top level, got a list");
-  expect_error("just text\n", 1, "", "expected a map of settings at the top level, got \"just text\"");
+  expect_error("just text\n", 1, "",
+               "expected a map of settings at the top level, got \"just text\"");
 }
 
 BOOST_AUTO_TEST_CASE(unknown_keys) {
-  expect_error(base("burst_sise: 32\n"), 5, "burst_sise", "unknown key; did you mean 'burst_size'?");
+  expect_error(base("burst_sise: 32\n"), 5, "burst_sise",
+               "unknown key; did you mean 'burst_size'?");
   expect_error(base("sampling:\n  flow_rat: 5\n"), 6, "sampling.flow_rat",
                "unknown key; did you mean 'flow_rate'?");
   expect_error("mode: ixp\nports:\n  - name: a\n    device: net_ring0\n    rx_queue: 2\n", 5,
@@ -399,17 +438,21 @@ BOOST_AUTO_TEST_CASE(duplicate_keys) {
 }
 
 BOOST_AUTO_TEST_CASE(wrong_types) {
-  expect_error(base("sampling: [1, 2]\n"), 5, "sampling", "expected a map with keys method, flow_rate, iot_rate, hash_seed, got a list");
+  expect_error(base("sampling: [1, 2]\n"), 5, "sampling",
+               "expected a map with keys method, flow_rate, iot_rate, hash_seed, got a list");
   expect_error(base("sampling: 5\n"), 5, "sampling", "got \"5\"");
-  expect_error(base("burst_size: {a: 1}\n"), 5, "burst_size", "expected an integer in 1..512, got a map");
+  expect_error(base("burst_size: {a: 1}\n"), 5, "burst_size",
+               "expected an integer in 1..512, got a map");
   expect_error(base("burst_size: [1]\n"), 5, "burst_size", "got a list");
+  expect_error(base("burst_size: {}\n"), 5, "burst_size", "got an empty map");
   expect_error(base("burst_size:\n"), 5, "burst_size", "got nothing (null)");
   expect_error(base("burst_size: \"32\"\n"), 5, "burst_size",
                "expected an integer in 1..512, got \"32\" (remove the quotes)");
   expect_error(base("burst_size: 3.5\n"), 5, "burst_size", "got \"3.5\"");
   expect_error(base("burst_size: 1e2\n"), 5, "burst_size", "got \"1e2\"");
   expect_error(base("burst_size: 0x20\n"), 5, "burst_size", "got \"0x20\"");
-  expect_error(base("burst_size: -1\n"), 5, "burst_size", "expected an integer in 1..512, got \"-1\"");
+  expect_error(base("burst_size: -1\n"), 5, "burst_size",
+               "expected an integer in 1..512, got \"-1\"");
   expect_error(base("burst_size: +5\n"), 5, "burst_size", "got \"+5\"");
   expect_error(base("burst_size: 99999999999999999999999\n"), 5, "burst_size",
                "got \"99999999999999999999999\"");
@@ -432,7 +475,8 @@ BOOST_AUTO_TEST_CASE(site_and_mode) {
   expect_error(base("site_id: ''\n"), 5, "site_id", "expected 1..64");
   BOOST_TEST(parse_config(base("site_id: " + std::string(64, 'a') + "\n"), "t").site_id.size() ==
              64u);
-  expect_error("mode: isx\n", 1, "mode", "expected one of isp, ixp, got \"isx\"; did you mean 'isp'?");
+  expect_error("mode: isx\n", 1, "mode",
+               "expected one of isp, ixp, got \"isx\"; did you mean 'isp'?");
   expect_error("mode: router\n", 1, "mode", "expected one of isp, ixp, got \"router\"");
   expect_error("mode: ISP\n", 1, "mode", "got \"ISP\"; did you mean 'isp'?");
 }
@@ -475,8 +519,10 @@ BOOST_AUTO_TEST_CASE(port_errors) {
   expect_error("mode: ixp\n", 0, "ports", "test.yaml: ports: required key is missing");
   expect_error("", 0, "ports", "required key is missing");
   expect_error("# only a comment\n", 0, "ports", "required key is missing");
-  expect_error("mode: ixp\nports: []\n", 2, "ports", "expected a non-empty list of ports, got a list");
-  expect_error("mode: ixp\nports:\n", 2, "ports", "expected a non-empty list of ports, got nothing");
+  expect_error("mode: ixp\nports: []\n", 2, "ports",
+               "expected a non-empty list of ports, got an empty list");
+  expect_error("mode: ixp\nports:\n", 2, "ports",
+               "expected a non-empty list of ports, got nothing");
   expect_error("mode: ixp\nports:\n  name: a\n", 3, "ports", "expected a list of ports, got a map");
   expect_error("mode: ixp\nports:\n  - net_ring0\n", 3, "ports[0]",
                "expected a map with keys name, device, rx_queues, rx_descriptors, promiscuous, "
@@ -505,9 +551,10 @@ BOOST_AUTO_TEST_CASE(port_errors) {
                "device \"net_ring0\" is already used by port \"a\" (line 3)");
   expect_error(two + "  - name: b\n    device: net_ring0,size=8\n", 6, "ports[1].device",
                "device \"net_ring0\" is already used by port \"a\"");
-  expect_error("mode: ixp\nports:\n  - name: a\n    device: 0000:3b:00.0\n"
-               "  - name: b\n    device: 3B:00.0\n",
-               6, "ports[1].device", "device \"3B:00.0\" is already used by port \"a\"");
+  expect_error(
+      "mode: ixp\nports:\n  - name: a\n    device: 0000:3b:00.0\n"
+      "  - name: b\n    device: 3B:00.0\n",
+      6, "ports[1].device", "device \"0000:3b:00.0\" is already used by port \"a\"");
   expect_error("mode: ixp\nports:\n  - name: a\n    device: eth0\n", 4, "ports[0].device",
                "expected a PCI address such as \"0000:3b:00.0\" or a DPDK vdev spec starting with "
                "\"net_\", got \"eth0\"");
@@ -515,19 +562,22 @@ BOOST_AUTO_TEST_CASE(port_errors) {
                "expected a PCI address");
   expect_error("mode: ixp\nports:\n  - name: a\n    device: net_\n", 4, "ports[0].device",
                "expected a DPDK vdev spec such as");
-  expect_error("mode: ixp\nports:\n  - name: a\n    device: net_pcap0,rx_pcap=a.pcap\n"
-               "    rx_queues: 2\n",
-               5, "ports[0].rx_queues",
-               "net_pcap device \"net_pcap0\" has 1 rx_pcap/rx_iface arguments (one per RX queue) "
-               "but rx_queues is 2");
-  expect_error("mode: ixp\nports:\n  - name: a\n    device: net_pcap0,rx_pcap=a.pcap,rx_pcap=b.pcap\n",
-               3, "ports[0].rx_queues", "has 2 rx_pcap/rx_iface arguments");
+  expect_error(
+      "mode: ixp\nports:\n  - name: a\n    device: net_pcap0,rx_pcap=a.pcap\n"
+      "    rx_queues: 2\n",
+      5, "ports[0].rx_queues",
+      "net_pcap device \"net_pcap0\" has 1 rx_pcap/rx_iface arguments (one per RX queue) "
+      "but rx_queues is 2");
+  expect_error(
+      "mode: ixp\nports:\n  - name: a\n    device: net_pcap0,rx_pcap=a.pcap,rx_pcap=b.pcap\n", 3,
+      "ports[0].rx_queues", "has 2 rx_pcap/rx_iface arguments");
 }
 
 BOOST_AUTO_TEST_CASE(worker_errors) {
   expect_error(base("workers: [1, 2, 1]\n"), 5, "workers[2]",
                "lcore 1 is listed twice (also workers[0])");
-  expect_error(base("workers: [1024]\n"), 5, "workers[0]", "expected an integer in 0..1023, got \"1024\"");
+  expect_error(base("workers: [1024]\n"), 5, "workers[0]",
+               "expected an integer in 0..1023, got \"1024\"");
   expect_error(base("workers:\n  - 1\n  - -2\n"), 7, "workers[1]", "got \"-2\"");
   expect_error(base("workers: 3\n"), 5, "workers", "expected a list of lcore ids, got \"3\"");
 }
@@ -544,8 +594,9 @@ BOOST_AUTO_TEST_CASE(mempool_errors) {
   BOOST_TEST(parse_config(base("mempool:\n  cache: 0\n"), "t").mempool_cache == 0u);
 
   // The pool must be able to fill every RX ring of a port.
-  const std::string big = "mode: ixp\nports:\n  - name: a\n    device: 0000:01:00.0\n"
-                          "    rx_queues: 16\n";  // 16 x 1024 = 16384 descriptors
+  const std::string big =
+      "mode: ixp\nports:\n  - name: a\n    device: 0000:01:00.0\n"
+      "    rx_queues: 16\n";  // 16 x 1024 = 16384 descriptors
   expect_error(big, 3, "ports[0]",
                "16383 mbufs (the default) cannot fill the RX rings of port \"a\" (rx_queues 16 x "
                "rx_descriptors 1024 = 16384); set mempool.mbufs above 16384");
@@ -555,7 +606,8 @@ BOOST_AUTO_TEST_CASE(mempool_errors) {
 }
 
 BOOST_AUTO_TEST_CASE(burst_ring_errors) {
-  expect_error(base("burst_size: 0\n"), 5, "burst_size", "expected an integer in 1..512, got \"0\"");
+  expect_error(base("burst_size: 0\n"), 5, "burst_size",
+               "expected an integer in 1..512, got \"0\"");
   expect_error(base("burst_size: 513\n"), 5, "burst_size", "got \"513\"");
   expect_error(base("rings:\n  bin_ring_size: 100\n"), 6, "rings.bin_ring_size",
                "expected a power of two in 2..65536, got \"100\"");
@@ -578,8 +630,9 @@ BOOST_AUTO_TEST_CASE(sampling_errors) {
                "expected an integer in 1..16777216, got \"0\"");
   expect_error(base("sampling:\n  iot_rate: 16777217\n"), 6, "sampling.iot_rate",
                "expected an integer in 1..16777216, got \"16777217\"");
-  expect_error(base("sampling:\n  hash_seed: 18446744073709551616\n"), 6, "sampling.hash_seed",
-               "expected an unsigned 64-bit integer (decimal or 0x hex), got \"18446744073709551616\"");
+  expect_error(
+      base("sampling:\n  hash_seed: 18446744073709551616\n"), 6, "sampling.hash_seed",
+      "expected an unsigned 64-bit integer (decimal or 0x hex), got \"18446744073709551616\"");
   expect_error(base("sampling:\n  hash_seed: 0x10000000000000000\n"), 6, "sampling.hash_seed",
                "got \"0x10000000000000000\"");
   expect_error(base("sampling:\n  hash_seed: 0xg\n"), 6, "sampling.hash_seed", "got \"0xg\"");
@@ -596,7 +649,8 @@ BOOST_AUTO_TEST_CASE(bins_clock_paths_log_errors) {
   expect_error(base("bins:\n  secs: 60\n"), 6, "bins.secs", "unknown key");
   expect_error(base("clock: ntp\n"), 5, "clock", "expected one of auto, packet, wall, got \"ntp\"");
   expect_error(base("state_dir: ''\n"), 5, "state_dir", "expected a non-empty path");
-  expect_error(base("state_dir: [a]\n"), 5, "state_dir", "expected a file or directory path, got a list");
+  expect_error(base("state_dir: [a]\n"), 5, "state_dir",
+               "expected a file or directory path, got a list");
   expect_error(base("alert_file:\n"), 5, "alert_file", "got nothing (null)");
   expect_error(base("log:\n  level: verbose\n"), 6, "log.level",
                "expected one of trace, debug, info, warn, error, critical, off, got \"verbose\"");
@@ -636,8 +690,10 @@ BOOST_AUTO_TEST_CASE(prefix_parse_and_str) {
 }
 
 BOOST_AUTO_TEST_CASE(prefix_errors) {
-  BOOST_TEST(prefix_error("10.0.0.1/8") == "host bits set in \"10.0.0.1/8\" (did you mean 10.0.0.0/8?)");
-  BOOST_TEST(prefix_error("10.0.0.1/0") == "host bits set in \"10.0.0.1/0\" (did you mean 0.0.0.0/0?)");
+  BOOST_TEST(prefix_error("10.0.0.1/8") ==
+             "host bits set in \"10.0.0.1/8\" (did you mean 10.0.0.0/8?)");
+  BOOST_TEST(prefix_error("10.0.0.1/0") ==
+             "host bits set in \"10.0.0.1/0\" (did you mean 0.0.0.0/0?)");
   BOOST_TEST(prefix_error("2001:db8::1/127") ==
              "host bits set in \"2001:db8::1/127\" (did you mean 2001:db8::/127?)");
   BOOST_TEST(prefix_error("::1/0") == "host bits set in \"::1/0\" (did you mean ::/0?)");

@@ -195,23 +195,24 @@ std::vector<ErrorCase> error_cases() {
   v.push_back({"VLAN tag cut", Frame().eth(0x8100).u16(100).take(), eth, E::kTruncatedVlan});
   v.push_back({"second tag cut", Frame().eth(0x88a8).vlan(100, 0x8100).u8(0).take(), eth,
                E::kTruncatedVlan});
-  v.push_back({"5 tags", Frame()
-                             .eth(0x88a8)
-                             .vlan(1, 0x8100)
-                             .vlan(2, 0x9100)
-                             .vlan(3, 0x8100)
-                             .vlan(4, 0x8100)
-                             .vlan(5, 0x0800)
-                             .ipv4(17, 8)
-                             .udp(1, 2, 8)
-                             .take(),
+  v.push_back({"5 tags",
+               Frame()
+                   .eth(0x88a8)
+                   .vlan(1, 0x8100)
+                   .vlan(2, 0x9100)
+                   .vlan(3, 0x8100)
+                   .vlan(4, 0x8100)
+                   .vlan(5, 0x0800)
+                   .ipv4(17, 8)
+                   .udp(1, 2, 8)
+                   .take(),
                eth, E::kTooManyVlans});
-  v.push_back({"MPLS entry cut", Frame().eth(0x8847).raw({0, 0x10, 0x01}).take(), eth,
-               E::kTruncatedMpls});
+  v.push_back(
+      {"MPLS entry cut", Frame().eth(0x8847).raw({0, 0x10, 0x01}).take(), eth, E::kTruncatedMpls});
   v.push_back({"MPLS no bottom-of-stack", Frame().eth(0x8847).mpls(16, false).take(), eth,
                E::kTruncatedMpls});
-  v.push_back({"MPLS payload absent", Frame().eth(0x8847).mpls(16, true).take(), eth,
-               E::kTruncatedMpls});
+  v.push_back(
+      {"MPLS payload absent", Frame().eth(0x8847).mpls(16, true).take(), eth, E::kTruncatedMpls});
   {
     Frame f;
     f.eth(0x8847);
@@ -219,15 +220,17 @@ std::vector<ErrorCase> error_cases() {
     f.mpls(200, true).ipv4(17, 8).udp(1, 2, 8);
     v.push_back({"17 labels", f.take(), eth, E::kMplsStackTooDeep});
   }
-  v.push_back({"MPLS pseudowire control word",
-               Frame().eth(0x8847).mpls(16, true).u32(0).eth(0x0800).ipv4(17, 8).udp(1, 2, 8).take(),
-               eth, E::kMplsUnknownPayload});
+  v.push_back(
+      {"MPLS pseudowire control word",
+       Frame().eth(0x8847).mpls(16, true).u32(0).eth(0x0800).ipv4(17, 8).udp(1, 2, 8).take(), eth,
+       E::kMplsUnknownPayload});
   v.push_back({"PPPoE header cut", Frame().eth(0x8864).raw({0x11, 0, 0, 1, 0, 8, 0}).take(), eth,
                E::kTruncatedPppoe});
-  v.push_back({"PADI code on session ethertype", Frame().eth(0x8864).pppoe(0x0021, 0x11, 0x09).take(),
-               eth, E::kPppoeNotSession});
-  v.push_back({"PPPoE version 2", Frame().eth(0x8864).pppoe(0x0021, 0x21, 0).ipv4(17, 8).udp(1, 2, 8).take(),
-               eth, E::kPppoeNotSession});
+  v.push_back({"PADI code on session ethertype",
+               Frame().eth(0x8864).pppoe(0x0021, 0x11, 0x09).take(), eth, E::kPppoeNotSession});
+  v.push_back({"PPPoE version 2",
+               Frame().eth(0x8864).pppoe(0x0021, 0x21, 0).ipv4(17, 8).udp(1, 2, 8).take(), eth,
+               E::kPppoeNotSession});
   v.push_back({"PPPoE LCP", Frame().eth(0x8864).pppoe(0xc021).raw({9, 1, 0, 8, 0, 0, 0, 0}).take(),
                eth, E::kPppoeNotIp});
   v.push_back({"19-byte IPv4", Frame().eth(0x0800).fill(19, 0x45).take(), eth, E::kTruncatedIpv4});
@@ -236,11 +239,12 @@ std::vector<ErrorCase> error_cases() {
     f.resize(14 + 28);  // 32-byte header, 28 bytes captured
     v.push_back({"IPv4 options cut", f, eth, E::kTruncatedIpv4});
   }
-  v.push_back({"version 6 on IPv4 ethertype", Frame().eth(0x0800).ipv6(17, 8).udp(1, 2, 8).take(), eth,
-               E::kBadIpv4Version});
-  v.push_back({"IHL 4", Frame().eth(0x0800).ipv4(17, 8, {.ihl = 4}).zeros(4).udp(1, 2, 8).take(), eth,
-               E::kBadIpv4HeaderLength});
-  v.push_back({"total length 19", Frame().eth(0x0800).ipv4(17, 8, {.total = 19}).udp(1, 2, 8).take(), eth,
+  v.push_back({"version 6 on IPv4 ethertype", Frame().eth(0x0800).ipv6(17, 8).udp(1, 2, 8).take(),
+               eth, E::kBadIpv4Version});
+  v.push_back({"IHL 4", Frame().eth(0x0800).ipv4(17, 8, {.ihl = 4}).zeros(4).udp(1, 2, 8).take(),
+               eth, E::kBadIpv4HeaderLength});
+  v.push_back({"total length 19",
+               Frame().eth(0x0800).ipv4(17, 8, {.total = 19}).udp(1, 2, 8).take(), eth,
                E::kBadIpv4TotalLength});
   v.push_back({"total length below options",
                Frame().eth(0x0800).ipv4(17, 8, {.ihl = 6, .total = 22}).udp(1, 2, 8).take(), eth,
@@ -254,13 +258,15 @@ std::vector<ErrorCase> error_cases() {
                E::kTruncatedIpv6ExtHeader});
   v.push_back({"1 byte of routing header", Frame().eth(0x86dd).ipv6(kRouting, 8).u8(17).take(), eth,
                E::kTruncatedIpv6ExtHeader});
-  v.push_back({"fragment header cut", Frame().eth(0x86dd).ipv6(kFrag, 8).raw({17, 0, 0, 0, 0, 0}).take(),
-               eth, E::kTruncatedIpv6ExtHeader});
+  v.push_back({"fragment header cut",
+               Frame().eth(0x86dd).ipv6(kFrag, 8).raw({17, 0, 0, 0, 0, 0}).take(), eth,
+               E::kTruncatedIpv6ExtHeader});
   v.push_back({"AH cut", Frame().eth(0x86dd).ipv6(kAh, 24).raw({17, 4}).zeros(14).take(), eth,
                E::kTruncatedIpv6ExtHeader});
-  v.push_back({"payload length ends inside the ext chain",
-               Frame().eth(0x86dd).ipv6(kDest, 0, {.payload_len = 4}).ext(17, 0).udp(1, 2, 8).take(),
-               eth, E::kTruncatedIpv6ExtHeader});
+  v.push_back(
+      {"payload length ends inside the ext chain",
+       Frame().eth(0x86dd).ipv6(kDest, 0, {.payload_len = 4}).ext(17, 0).udp(1, 2, 8).take(), eth,
+       E::kTruncatedIpv6ExtHeader});
   {
     Frame f;
     f.eth(0x86dd).ipv6(kDest, 9 * 8 + 8);
@@ -277,14 +283,15 @@ std::vector<ErrorCase> error_cases() {
                Frame().eth(0x0800).ipv4(6, 4).tcp(1, 2, 0x02).take(), eth, E::kTruncatedTcp});
   v.push_back({"TCP data offset 4", Frame().eth(0x0800).ipv4(6, 20).tcp(1, 2, 0x02, 4).take(), eth,
                E::kBadTcpDataOffset});
-  v.push_back({"TCP data offset 0 over IPv6", Frame().eth(0x86dd).ipv6(6, 20).tcp(1, 2, 0x02, 0).take(),
-               eth, E::kBadTcpDataOffset});
-  v.push_back({"7 bytes of UDP", Frame().eth(0x0800).ipv4(17, 7).raw({0, 1, 0, 2, 0, 8, 0}).take(), eth,
-               E::kTruncatedUdp});
-  v.push_back({"UDP length 7", Frame().eth(0x0800).ipv4(17, 8).udp(1, 2, 7).take(), eth,
-               E::kBadUdpLength});
-  v.push_back({"UDP length 0 in a normal datagram", Frame().eth(0x0800).ipv4(17, 8).udp(1, 2, 0).take(),
-               eth, E::kBadUdpLength});
+  v.push_back({"TCP data offset 0 over IPv6",
+               Frame().eth(0x86dd).ipv6(6, 20).tcp(1, 2, 0x02, 0).take(), eth,
+               E::kBadTcpDataOffset});
+  v.push_back({"7 bytes of UDP", Frame().eth(0x0800).ipv4(17, 7).raw({0, 1, 0, 2, 0, 8, 0}).take(),
+               eth, E::kTruncatedUdp});
+  v.push_back(
+      {"UDP length 7", Frame().eth(0x0800).ipv4(17, 8).udp(1, 2, 7).take(), eth, E::kBadUdpLength});
+  v.push_back({"UDP length 0 in a normal datagram",
+               Frame().eth(0x0800).ipv4(17, 8).udp(1, 2, 0).take(), eth, E::kBadUdpLength});
   v.push_back({"UDP length 0 in IPv6 with a payload length",
                Frame().eth(0x86dd).ipv6(17, 8).udp(1, 2, 0).take(), eth, E::kBadUdpLength});
   v.push_back({"3 bytes of ICMP", Frame().eth(0x0800).ipv4(1, 3).raw({8, 0, 0}).take(), eth,
@@ -311,7 +318,9 @@ BOOST_AUTO_TEST_CASE(every_error_reason_is_produced_exactly) {
   }
   for (size_t i = 1; i < kParseErrorCount; ++i) {
     const auto e = static_cast<ParseError>(i);
-    BOOST_TEST_CONTEXT(parse_error_name(e)) { BOOST_TEST(seen.count(e) == 1u); }
+    BOOST_TEST_CONTEXT(parse_error_name(e)) {
+      BOOST_TEST(seen.count(e) == 1u);
+    }
   }
 }
 
@@ -330,7 +339,8 @@ BOOST_AUTO_TEST_CASE(error_names_are_stable_snake_case_and_unique) {
     BOOST_TEST_CONTEXT(n) {
       BOOST_TEST(!n.empty());
       BOOST_TEST(n != "unknown");
-      for (char ch : n) BOOST_TEST(((ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') || ch == '_'));
+      for (char ch : n)
+        BOOST_TEST(((ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') || ch == '_'));
       BOOST_TEST(names.insert(n).second);
     }
   }
@@ -438,12 +448,13 @@ BOOST_AUTO_TEST_CASE(pppoe_and_ppp_truncated_at_every_offset) {
 // ---- IPv4 ------------------------------------------------------------------------------
 
 BOOST_AUTO_TEST_CASE(ipv4_tcp_fields) {
-  const Bytes f = Frame()
-                      .eth(0x0800)
-                      .ipv4(6, 24 + 5, {.id = 0xbeef, .ttl = 57, .src = {10, 1, 2, 3}, .dst = {203, 0, 113, 9}})
-                      .tcp(40000, 443, tcpflag::kSyn | tcpflag::kAck | 0x80 /*CWR*/, 6)
-                      .raw({'h', 'e', 'l', 'l', 'o'})
-                      .take();
+  const Bytes f =
+      Frame()
+          .eth(0x0800)
+          .ipv4(6, 24 + 5, {.id = 0xbeef, .ttl = 57, .src = {10, 1, 2, 3}, .dst = {203, 0, 113, 9}})
+          .tcp(40000, 443, tcpflag::kSyn | tcpflag::kAck | 0x80 /*CWR*/, 6)
+          .raw({'h', 'e', 'l', 'l', 'o'})
+          .take();
   ParsedPacket p;
   BOOST_TEST(parse(f, p) == ParseError::kOk);
   BOOST_TEST(p.l3 == L3::kIpv4);
@@ -473,7 +484,8 @@ BOOST_AUTO_TEST_CASE(ipv4_tcp_fields) {
 }
 
 BOOST_AUTO_TEST_CASE(ipv4_options_are_skipped) {
-  const Bytes f = Frame().eth(0x0800).ipv4(17, 8 + 3, {.ihl = 15}).udp(123, 124, 11).raw({1, 2, 3}).take();
+  const Bytes f =
+      Frame().eth(0x0800).ipv4(17, 8 + 3, {.ihl = 15}).udp(123, 124, 11).raw({1, 2, 3}).take();
   ParsedPacket p;
   BOOST_TEST(parse(f, p) == ParseError::kOk);
   BOOST_TEST(p.l4_offset == 14 + 60);
@@ -510,7 +522,12 @@ BOOST_AUTO_TEST_CASE(ip_length_beyond_capture_is_not_an_error) {
 BOOST_AUTO_TEST_CASE(ipv4_fragments) {
   ParsedPacket p;
   // First fragment: MF set, offset 0 -> carries the ports.
-  BOOST_TEST(parse(Frame().eth(0x0800).ipv4(17, 16, {.frag = 0x2000, .id = 77}).udp(53, 5353, 1000).zeros(8).take(),
+  BOOST_TEST(parse(Frame()
+                       .eth(0x0800)
+                       .ipv4(17, 16, {.frag = 0x2000, .id = 77})
+                       .udp(53, 5353, 1000)
+                       .zeros(8)
+                       .take(),
                    p) == ParseError::kOk);
   BOOST_TEST(p.fragment);
   BOOST_TEST(p.first_fragment);
@@ -519,7 +536,12 @@ BOOST_AUTO_TEST_CASE(ipv4_fragments) {
   BOOST_TEST(p.ip_id == 77);
   BOOST_TEST(p.l4_offset == 34);
   // Middle fragment: MF set, offset 185 (1480 bytes). Bytes that look like UDP are data.
-  BOOST_TEST(parse(Frame().eth(0x0800).ipv4(17, 16, {.frag = 0x2000 | 185, .id = 77}).udp(53, 5353, 1000).zeros(8).take(),
+  BOOST_TEST(parse(Frame()
+                       .eth(0x0800)
+                       .ipv4(17, 16, {.frag = 0x2000 | 185, .id = 77})
+                       .udp(53, 5353, 1000)
+                       .zeros(8)
+                       .take(),
                    p) == ParseError::kOk);
   BOOST_TEST(p.fragment);
   BOOST_TEST(!p.first_fragment);
@@ -530,12 +552,14 @@ BOOST_AUTO_TEST_CASE(ipv4_fragments) {
   BOOST_TEST(p.payload_offset == 34);
   BOOST_TEST(p.payload_len == 16);
   // Last fragment: MF clear, offset != 0; even 2 bytes of data are fine (no L4 parsing).
-  BOOST_TEST(parse(Frame().eth(0x0800).ipv4(6, 2, {.frag = 370}).zeros(2).take(), p) == ParseError::kOk);
+  BOOST_TEST(parse(Frame().eth(0x0800).ipv4(6, 2, {.frag = 370}).zeros(2).take(), p) ==
+             ParseError::kOk);
   BOOST_TEST(p.fragment);
   BOOST_TEST(!p.first_fragment);
   BOOST_TEST(!p.has_ports);
   // DF alone is not a fragment.
-  BOOST_TEST(parse(Frame().eth(0x0800).ipv4(6, 20, {.frag = 0x4000}).tcp(1, 2, 0x10).take(), p) == ParseError::kOk);
+  BOOST_TEST(parse(Frame().eth(0x0800).ipv4(6, 20, {.frag = 0x4000}).tcp(1, 2, 0x10).take(), p) ==
+             ParseError::kOk);
   BOOST_TEST(!p.fragment);
   BOOST_TEST(!p.first_fragment);
   BOOST_TEST(p.has_ports);
@@ -543,7 +567,8 @@ BOOST_AUTO_TEST_CASE(ipv4_fragments) {
 
 BOOST_AUTO_TEST_CASE(ipv4_total_length_zero_is_big_tcp) {
   // Linux BIG TCP: IPv4 total length 0 (and UDP length 0) on GSO packets > 64 KB.
-  const Bytes f = Frame().eth(0x0800).ipv4(17, 0, {.total = 0}).udp(40000, 4789, 0).zeros(100).take();
+  const Bytes f =
+      Frame().eth(0x0800).ipv4(17, 0, {.total = 0}).udp(40000, 4789, 0).zeros(100).take();
   ParsedPacket p;
   BOOST_TEST(parse(f, p) == ParseError::kOk);
   BOOST_TEST(p.ip_len == uint32_t(f.size() - 14));
@@ -577,7 +602,13 @@ BOOST_AUTO_TEST_CASE(icmp_and_gre) {
   BOOST_TEST(p.icmp_type == 135);
 
   // GRE: recognised, accounted by the outer header, never descended into.
-  const Bytes gre = Frame().eth(0x0800).ipv4(47, 4 + 20 + 8).raw({0, 0, 0x08, 0x00}).ipv4(17, 8).udp(7, 4789, 8).take();
+  const Bytes gre = Frame()
+                        .eth(0x0800)
+                        .ipv4(47, 4 + 20 + 8)
+                        .raw({0, 0, 0x08, 0x00})
+                        .ipv4(17, 8)
+                        .udp(7, 4789, 8)
+                        .take();
   BOOST_TEST(parse(gre, p) == ParseError::kOk);
   BOOST_TEST(p.tunnel == Tunnel::kGre);
   BOOST_TEST(p.proto == ipproto::kGre);
@@ -590,25 +621,29 @@ BOOST_AUTO_TEST_CASE(icmp_and_gre) {
 
 BOOST_AUTO_TEST_CASE(udp_tunnels_by_destination_port) {
   ParsedPacket p;
-  BOOST_TEST(parse(Frame().eth(0x0800).ipv4(17, 16).udp(55555, 4789, 16).zeros(8).take(), p) == ParseError::kOk);
+  BOOST_TEST(parse(Frame().eth(0x0800).ipv4(17, 16).udp(55555, 4789, 16).zeros(8).take(), p) ==
+             ParseError::kOk);
   BOOST_TEST(p.tunnel == Tunnel::kVxlan);
   BOOST_TEST(p.dport == 4789);
   BOOST_TEST(p.payload_len == 8);
-  BOOST_TEST(parse(Frame().eth(0x86dd).ipv6(17, 16).udp(55555, 6081, 16).zeros(8).take(), p) == ParseError::kOk);
+  BOOST_TEST(parse(Frame().eth(0x86dd).ipv6(17, 16).udp(55555, 6081, 16).zeros(8).take(), p) ==
+             ParseError::kOk);
   BOOST_TEST(p.tunnel == Tunnel::kGeneve);
-  BOOST_TEST(parse(Frame().eth(0x0800).ipv4(17, 8).udp(4789, 55555, 8).take(), p) == ParseError::kOk);
+  BOOST_TEST(parse(Frame().eth(0x0800).ipv4(17, 8).udp(4789, 55555, 8).take(), p) ==
+             ParseError::kOk);
   BOOST_TEST(p.tunnel == Tunnel::kNone);
 }
 
 // ---- IPv6 ------------------------------------------------------------------------------
 
 BOOST_AUTO_TEST_CASE(ipv6_udp_fields) {
-  const Bytes f = Frame()
-                      .eth(0x86dd)
-                      .ipv6(17, 8 + 6, {.flow = 0xabcde, .hlim = 3, .src = "fe80::1", .dst = "ff02::fb"})
-                      .udp(5353, 5353, 14)
-                      .zeros(6)
-                      .take();
+  const Bytes f =
+      Frame()
+          .eth(0x86dd)
+          .ipv6(17, 8 + 6, {.flow = 0xabcde, .hlim = 3, .src = "fe80::1", .dst = "ff02::fb"})
+          .udp(5353, 5353, 14)
+          .zeros(6)
+          .take();
   ParsedPacket p;
   BOOST_TEST(parse(f, p) == ParseError::kOk);
   BOOST_TEST(p.l3 == L3::kIpv6);
@@ -629,20 +664,29 @@ BOOST_AUTO_TEST_CASE(ipv6_udp_fields) {
 BOOST_AUTO_TEST_CASE(ipv6_extension_header_walk) {
   ParsedPacket p;
   // HBH (8) + routing (24) + destination options (16) + TCP.
-  BOOST_TEST(parse(Frame().eth(0x86dd).ipv6(kHbh, 8 + 24 + 16 + 20).ext(kRouting, 0).ext(kDest, 2).ext(6, 1).tcp(1, 80, 2).take(),
+  BOOST_TEST(parse(Frame()
+                       .eth(0x86dd)
+                       .ipv6(kHbh, 8 + 24 + 16 + 20)
+                       .ext(kRouting, 0)
+                       .ext(kDest, 2)
+                       .ext(6, 1)
+                       .tcp(1, 80, 2)
+                       .take(),
                    p) == ParseError::kOk);
   BOOST_TEST(p.proto == ipproto::kTcp);
   BOOST_TEST(p.l4_offset == 54 + 48);
   BOOST_TEST(p.dport == 80);
   // AH: length field 4 -> (4 + 2) * 4 = 24 bytes, then UDP.
-  BOOST_TEST(parse(Frame().eth(0x86dd).ipv6(kAh, 24 + 8).u8(17).u8(4).zeros(22).udp(500, 4500, 8).take(), p) ==
-             ParseError::kOk);
+  BOOST_TEST(
+      parse(Frame().eth(0x86dd).ipv6(kAh, 24 + 8).u8(17).u8(4).zeros(22).udp(500, 4500, 8).take(),
+            p) == ParseError::kOk);
   BOOST_TEST(p.proto == ipproto::kUdp);
   BOOST_TEST(p.l4_offset == 54 + 24);
   BOOST_TEST(p.sport == 500);
   // ESP ends the walk: encrypted, no ports.
-  BOOST_TEST(parse(Frame().eth(0x86dd).ipv6(kDest, 8 + 16).ext(kEsp, 0).u32(0x1001).u32(1).zeros(8).take(), p) ==
-             ParseError::kOk);
+  BOOST_TEST(
+      parse(Frame().eth(0x86dd).ipv6(kDest, 8 + 16).ext(kEsp, 0).u32(0x1001).u32(1).zeros(8).take(),
+            p) == ParseError::kOk);
   BOOST_TEST(p.proto == kEsp);
   BOOST_TEST(!p.has_ports);
   BOOST_TEST(p.payload_offset == 62);
@@ -664,7 +708,13 @@ BOOST_AUTO_TEST_CASE(ipv6_extension_header_walk) {
 
 BOOST_AUTO_TEST_CASE(ipv6_fragments) {
   ParsedPacket p;
-  BOOST_TEST(parse(Frame().eth(0x86dd).ipv6(kFrag, 8 + 8 + 8).frag6(17, 0, true, 0xdeadbeef).udp(53, 1053, 100).zeros(8).take(),
+  BOOST_TEST(parse(Frame()
+                       .eth(0x86dd)
+                       .ipv6(kFrag, 8 + 8 + 8)
+                       .frag6(17, 0, true, 0xdeadbeef)
+                       .udp(53, 1053, 100)
+                       .zeros(8)
+                       .take(),
                    p) == ParseError::kOk);
   BOOST_TEST(p.fragment);
   BOOST_TEST(p.first_fragment);
@@ -674,8 +724,13 @@ BOOST_AUTO_TEST_CASE(ipv6_fragments) {
   BOOST_TEST(p.l4_offset == 62);
 
   // Later fragment (offset 181 units): its first bytes look like a TCP header but are data.
-  BOOST_TEST(parse(Frame().eth(0x86dd).ipv6(kFrag, 8 + 20).frag6(6, 181, false, 0x00010002).tcp(1, 2, 2).take(), p) ==
-             ParseError::kOk);
+  BOOST_TEST(parse(Frame()
+                       .eth(0x86dd)
+                       .ipv6(kFrag, 8 + 20)
+                       .frag6(6, 181, false, 0x00010002)
+                       .tcp(1, 2, 2)
+                       .take(),
+                   p) == ParseError::kOk);
   BOOST_TEST(p.fragment);
   BOOST_TEST(!p.first_fragment);
   BOOST_TEST(p.ip_id == 0x0002);
@@ -704,7 +759,8 @@ BOOST_AUTO_TEST_CASE(ipv6_jumbogram_and_big_tcp) {
   BOOST_TEST(p.payload_offset == 82);
   BOOST_TEST(p.payload_len == 6);
   // A jumbo value <= 65535 is invalid (RFC 2675) and ignored: the capture decides.
-  const Bytes small = Frame().eth(0x86dd).ipv6(kHbh, 0).raw({17, 0, 0xc2, 4}).u32(10).udp(1, 2, 0).take();
+  const Bytes small =
+      Frame().eth(0x86dd).ipv6(kHbh, 0).raw({17, 0, 0xc2, 4}).u32(10).udp(1, 2, 0).take();
   BOOST_TEST(parse(small, p) == ParseError::kOk);
   BOOST_TEST(p.ip_len == 56u);
   BOOST_TEST(p.has_ports);
@@ -720,30 +776,42 @@ BOOST_AUTO_TEST_CASE(ipv6_jumbogram_and_big_tcp) {
 BOOST_AUTO_TEST_CASE(vlan_tags) {
   ParsedPacket p;
   // PCP 5 and DEI set: only the 12-bit VID is kept.
-  BOOST_TEST(parse(Frame().eth(0x8100).vlan(0xb000 | 0x0123, 0x0800).ipv4(17, 8).udp(1, 2, 8).take(), p) ==
-             ParseError::kOk);
+  BOOST_TEST(
+      parse(Frame().eth(0x8100).vlan(0xb000 | 0x0123, 0x0800).ipv4(17, 8).udp(1, 2, 8).take(), p) ==
+      ParseError::kOk);
   BOOST_TEST(p.vlan_count == 1);
   BOOST_TEST(p.outer_vlan == 0x123);
   BOOST_TEST(p.inner_vlan == 0x123);
   BOOST_TEST(p.l3_offset == 18);
   BOOST_TEST(p.ethertype == 0x0800);
 
-  BOOST_TEST(parse(Frame().eth(0x88a8).vlan(200, 0x8100).vlan(2001, 0x86dd).ipv6(17, 8).udp(1, 2, 8).take(), p) ==
-             ParseError::kOk);
+  BOOST_TEST(
+      parse(
+          Frame().eth(0x88a8).vlan(200, 0x8100).vlan(2001, 0x86dd).ipv6(17, 8).udp(1, 2, 8).take(),
+          p) == ParseError::kOk);
   BOOST_TEST(p.vlan_count == 2);
   BOOST_TEST(p.outer_vlan == 200);
   BOOST_TEST(p.inner_vlan == 2001);
   BOOST_TEST(p.l3 == L3::kIpv6);
   BOOST_TEST(p.l3_offset == 22);
 
-  BOOST_TEST(parse(Frame().eth(0x9100).vlan(4095, 0x8100).vlan(7, 0x0806).zeros(28).take(), p) == ParseError::kOk);
+  BOOST_TEST(parse(Frame().eth(0x9100).vlan(4095, 0x8100).vlan(7, 0x0806).zeros(28).take(), p) ==
+             ParseError::kOk);
   BOOST_TEST(p.vlan_count == 2);
   BOOST_TEST(p.outer_vlan == 4095);
   BOOST_TEST(p.inner_vlan == 7);
   BOOST_TEST(p.l3 == L3::kNone);
   BOOST_TEST(p.ethertype == 0x0806);
 
-  BOOST_TEST(parse(Frame().eth(0x88a8).vlan(1, 0x8100).vlan(2, 0x8100).vlan(3, 0x9100).vlan(4, 0x0800).ipv4(17, 8).udp(1, 2, 8).take(),
+  BOOST_TEST(parse(Frame()
+                       .eth(0x88a8)
+                       .vlan(1, 0x8100)
+                       .vlan(2, 0x8100)
+                       .vlan(3, 0x9100)
+                       .vlan(4, 0x0800)
+                       .ipv4(17, 8)
+                       .udp(1, 2, 8)
+                       .take(),
                    p) == ParseError::kOk);
   BOOST_TEST(p.vlan_count == 4);
   BOOST_TEST(p.outer_vlan == 1);
@@ -753,15 +821,22 @@ BOOST_AUTO_TEST_CASE(vlan_tags) {
 
 BOOST_AUTO_TEST_CASE(mpls_label_stacks) {
   ParsedPacket p;
-  BOOST_TEST(parse(Frame().eth(0x8847).mpls(16, false).mpls(1048575, true).ipv4(6, 20).tcp(179, 33000, 0x18).take(), p) ==
-             ParseError::kOk);
+  BOOST_TEST(parse(Frame()
+                       .eth(0x8847)
+                       .mpls(16, false)
+                       .mpls(1048575, true)
+                       .ipv4(6, 20)
+                       .tcp(179, 33000, 0x18)
+                       .take(),
+                   p) == ParseError::kOk);
   BOOST_TEST(p.mpls_labels == 2);
   BOOST_TEST(p.ethertype == 0x0800);
   BOOST_TEST(p.l3 == L3::kIpv4);
   BOOST_TEST(p.l3_offset == 22);
   BOOST_TEST(p.sport == 179);
 
-  BOOST_TEST(parse(Frame().eth(0x8848).mpls(3, true).ipv6(58, 8).icmp(128, 0).take(), p) == ParseError::kOk);
+  BOOST_TEST(parse(Frame().eth(0x8848).mpls(3, true).ipv6(58, 8).icmp(128, 0).take(), p) ==
+             ParseError::kOk);
   BOOST_TEST(p.mpls_labels == 1);
   BOOST_TEST(p.ethertype == 0x86dd);
   BOOST_TEST(p.l3 == L3::kIpv6);
@@ -779,15 +854,21 @@ BOOST_AUTO_TEST_CASE(mpls_label_stacks) {
 
 BOOST_AUTO_TEST_CASE(pppoe) {
   ParsedPacket p;
-  BOOST_TEST(parse(Frame().eth(0x8864).pppoe(0x0021).ipv4(6, 20, {.src = {100, 64, 0, 1}}).tcp(1, 2, 2).take(), p) ==
-             ParseError::kOk);
+  BOOST_TEST(parse(Frame()
+                       .eth(0x8864)
+                       .pppoe(0x0021)
+                       .ipv4(6, 20, {.src = {100, 64, 0, 1}})
+                       .tcp(1, 2, 2)
+                       .take(),
+                   p) == ParseError::kOk);
   BOOST_TEST(p.pppoe);
   BOOST_TEST(p.ethertype == 0x0800);
   BOOST_TEST(p.l3_offset == 22);
   BOOST_TEST(p.src == v4(100, 64, 0, 1));
 
-  BOOST_TEST(parse(Frame().eth(0x8100).vlan(7, 0x8864).pppoe(0x0057).ipv6(17, 8).udp(1, 2, 8).take(), p) ==
-             ParseError::kOk);
+  BOOST_TEST(
+      parse(Frame().eth(0x8100).vlan(7, 0x8864).pppoe(0x0057).ipv6(17, 8).udp(1, 2, 8).take(), p) ==
+      ParseError::kOk);
   BOOST_TEST(p.pppoe);
   BOOST_TEST(p.ethertype == 0x86dd);
   BOOST_TEST(p.l3 == L3::kIpv6);
@@ -795,7 +876,8 @@ BOOST_AUTO_TEST_CASE(pppoe) {
   BOOST_TEST(p.vlan_count == 1);
 
   // Discovery stage is link setup, not IP and not an error.
-  BOOST_TEST(parse(Frame().eth(0x8863).raw({0x11, 0x09, 0, 0, 0, 4, 1, 1, 0, 0}).take(), p) == ParseError::kOk);
+  BOOST_TEST(parse(Frame().eth(0x8863).raw({0x11, 0x09, 0, 0, 0, 4, 1, 1, 0, 0}).take(), p) ==
+             ParseError::kOk);
   BOOST_TEST(p.pppoe);
   BOOST_TEST(p.l3 == L3::kNone);
   BOOST_TEST(p.ethertype == 0x8863);
@@ -811,7 +893,8 @@ BOOST_AUTO_TEST_CASE(non_ip_frames_are_ok) {
   BOOST_TEST(parse(Frame().eth(0x88cc).zeros(30).take(), p) == ParseError::kOk);
   BOOST_TEST(p.ethertype == 0x88cc);
   // 802.3 frame: the type field is a length; reported as is.
-  BOOST_TEST(parse(Frame().eth(0x0026).raw({0x42, 0x42, 0x03}).zeros(35).take(), p) == ParseError::kOk);
+  BOOST_TEST(parse(Frame().eth(0x0026).raw({0x42, 0x42, 0x03}).zeros(35).take(), p) ==
+             ParseError::kOk);
   BOOST_TEST(p.ethertype == 0x0026);
   BOOST_TEST(p.l3 == L3::kNone);
   // Exactly an Ethernet header and nothing else.
@@ -820,12 +903,14 @@ BOOST_AUTO_TEST_CASE(non_ip_frames_are_ok) {
 
 BOOST_AUTO_TEST_CASE(raw_ip_link) {
   ParsedPacket p;
-  BOOST_TEST(parse(Frame().ipv4(17, 8).udp(1, 53, 8).take(), p, LinkType::kRawIp) == ParseError::kOk);
+  BOOST_TEST(parse(Frame().ipv4(17, 8).udp(1, 53, 8).take(), p, LinkType::kRawIp) ==
+             ParseError::kOk);
   BOOST_TEST(p.l3 == L3::kIpv4);
   BOOST_TEST(p.ethertype == 0);
   BOOST_TEST(p.l3_offset == 0);
   BOOST_TEST(p.l4_offset == 20);
-  BOOST_TEST(parse(Frame().ipv6(6, 20).tcp(1, 22, 2).take(), p, LinkType::kRawIp) == ParseError::kOk);
+  BOOST_TEST(parse(Frame().ipv6(6, 20).tcp(1, 22, 2).take(), p, LinkType::kRawIp) ==
+             ParseError::kOk);
   BOOST_TEST(p.l3 == L3::kIpv6);
   BOOST_TEST(p.dport == 22);
   BOOST_TEST(p.l4_offset == 40);
@@ -834,38 +919,46 @@ BOOST_AUTO_TEST_CASE(raw_ip_link) {
 
 BOOST_AUTO_TEST_CASE(ppp_link) {
   ParsedPacket p;
-  BOOST_TEST(parse(Frame().raw({0xff, 0x03, 0x00, 0x21}).ipv4(17, 8).udp(1, 2, 8).take(), p, LinkType::kPpp) ==
-             ParseError::kOk);
+  BOOST_TEST(parse(Frame().raw({0xff, 0x03, 0x00, 0x21}).ipv4(17, 8).udp(1, 2, 8).take(), p,
+                   LinkType::kPpp) == ParseError::kOk);
   BOOST_TEST(p.l3 == L3::kIpv4);
   BOOST_TEST(p.ethertype == 0x0800);
   BOOST_TEST(p.l3_offset == 4);
   // Address/control omitted (ACFC).
-  BOOST_TEST(parse(Frame().raw({0x00, 0x57}).ipv6(17, 8).udp(1, 2, 8).take(), p, LinkType::kPpp) == ParseError::kOk);
+  BOOST_TEST(parse(Frame().raw({0x00, 0x57}).ipv6(17, 8).udp(1, 2, 8).take(), p, LinkType::kPpp) ==
+             ParseError::kOk);
   BOOST_TEST(p.l3 == L3::kIpv6);
   BOOST_TEST(p.l3_offset == 2);
   // Compressed 1-byte protocol (PFC), with and without address/control.
-  BOOST_TEST(parse(Frame().raw({0x21}).ipv4(17, 8).udp(1, 2, 8).take(), p, LinkType::kPpp) == ParseError::kOk);
-  BOOST_TEST(p.l3_offset == 1);
-  BOOST_TEST(parse(Frame().raw({0xff, 0x03, 0x57}).ipv6(17, 8).udp(1, 2, 8).take(), p, LinkType::kPpp) ==
+  BOOST_TEST(parse(Frame().raw({0x21}).ipv4(17, 8).udp(1, 2, 8).take(), p, LinkType::kPpp) ==
              ParseError::kOk);
+  BOOST_TEST(p.l3_offset == 1);
+  BOOST_TEST(parse(Frame().raw({0xff, 0x03, 0x57}).ipv6(17, 8).udp(1, 2, 8).take(), p,
+                   LinkType::kPpp) == ParseError::kOk);
   BOOST_TEST(p.l3_offset == 3);
   BOOST_TEST(p.l3 == L3::kIpv6);
   // MPLS over PPP.
-  BOOST_TEST(parse(Frame().raw({0xff, 0x03, 0x02, 0x81}).mpls(100704, true, 1).ipv4(17, 8).udp(1, 2, 8).take(), p,
-                   LinkType::kPpp) == ParseError::kOk);
+  BOOST_TEST(parse(Frame()
+                       .raw({0xff, 0x03, 0x02, 0x81})
+                       .mpls(100704, true, 1)
+                       .ipv4(17, 8)
+                       .udp(1, 2, 8)
+                       .take(),
+                   p, LinkType::kPpp) == ParseError::kOk);
   BOOST_TEST(p.mpls_labels == 1);
   BOOST_TEST(p.ethertype == 0x0800);
   BOOST_TEST(p.l3_offset == 8);
   // LCP: link control, fine, not IP.
-  BOOST_TEST(parse(Bytes{0xff, 0x03, 0xc0, 0x21, 0x09, 0x01, 0x00, 0x08, 0, 0, 0, 0}, p, LinkType::kPpp) ==
-             ParseError::kOk);
+  BOOST_TEST(parse(Bytes{0xff, 0x03, 0xc0, 0x21, 0x09, 0x01, 0x00, 0x08, 0, 0, 0, 0}, p,
+                   LinkType::kPpp) == ParseError::kOk);
   BOOST_TEST(p.l3 == L3::kNone);
   BOOST_TEST(p.ethertype == 0);
 }
 
 BOOST_AUTO_TEST_CASE(output_is_reset_between_packets) {
   ParsedPacket p;
-  BOOST_TEST(parse(Frame().eth(0x8100).vlan(5, 0x0800).ipv4(6, 20).tcp(1, 2, 2).take(), p) == ParseError::kOk);
+  BOOST_TEST(parse(Frame().eth(0x8100).vlan(5, 0x0800).ipv4(6, 20).tcp(1, 2, 2).take(), p) ==
+             ParseError::kOk);
   BOOST_TEST(p.vlan_count == 1);
   BOOST_TEST(parse(Frame().eth(0x0806).zeros(28).take(), p) == ParseError::kOk);
   BOOST_TEST(p.vlan_count == 0);
@@ -894,7 +987,9 @@ struct Parsed {
     std::array<size_t, kParseErrorCount> w{};
     for (const auto& [e, n] : want) w[size_t(e)] = n;
     for (size_t i = 0; i < kParseErrorCount; ++i) {
-      BOOST_TEST_CONTEXT(parse_error_name(static_cast<ParseError>(i))) { BOOST_TEST(counts[i] == w[i]); }
+      BOOST_TEST_CONTEXT(parse_error_name(static_cast<ParseError>(i))) {
+        BOOST_TEST(counts[i] == w[i]);
+      }
     }
   }
 };
@@ -1209,7 +1304,8 @@ BOOST_AUTO_TEST_CASE(ndpi_http_ipv6) {
   const Parsed r = load("http_ipv6.pcap");
   BOOST_REQUIRE_EQUAL(r.pkts.size(), 193u);
   r.expect_only({{ParseError::kOk, 193}});
-  size_t tcp = 0, udp = 0, to443 = 0, from_client = 0, syn = 0, pure_syn = 0, fin = 0, rst = 0, ack = 0;
+  size_t tcp = 0, udp = 0, to443 = 0, from_client = 0, syn = 0, pure_syn = 0, fin = 0, rst = 0,
+         ack = 0;
   size_t tcp_bytes = 0, udp_bytes = 0;
   const IpAddr client = v6("2a00:d40:1:3:7aac:c0ff:fea7:d4c");
   for (const ParsedPacket& p : r.pkts) {

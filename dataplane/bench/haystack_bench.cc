@@ -1,0 +1,756 @@
+// haystack-bench: what the worker loop costs on one core (docs/benchmarks.md).
+//  worker         pre-built mbufs held in memory, fed through a net_ring ethdev; the loop
+//                 is timed stage by stage (rx+free, +parse, +sampling) with the TSC.
+//  testpmd-floor  haystack's real Worker::run and `dpdk-testpmd --forward-mode=rxonly` on
+//                 the same net_pcap infinite_rx source for the same time; Mpps and ratio.
+// A benchmark, not a test: it reports numbers and asserts nothing about them.
+#include <rte_cycles.h>
+#include <rte_eal.h>
+#include <rte_errno.h>
+#include <rte_eth_ring.h>
+#include <rte_ethdev.h>
+#include <rte_launch.h>
+#include <rte_lcore.h>
+#include <rte_log.h>
+#include <rte_mbuf.h>
+#include <rte_prefetch.h>
+#include <rte_ring.h>
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+#include <array>
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <functional>
+#include <stdexcept>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "dataplane/dpdk/port.h"
+#include "dataplane/dpdk/worker.h"
+#include "dataplane/pcap_file.h"
+#include "dataplane/worker_core.h"
+
+extern char** environ;
+
+namespace haystack {
+namespace {
+
+using json = nlohmann::ordered_json;
+using Clock = std::chrono::steady_clock;
+
+constexpr const char* kUsage = R"(usage:
+  haystack-bench worker [options] [-- EAL args]
+      Cycles/packet and Mpps of the worker loop on one core, fed from pre-built mbufs
+      held in memory through a net_ring ethdev, stage by stage:
+        rx+free    rte_eth_rx_burst + rte_pktmbuf_free_bulk
+        +parse     ... + parse_packet per packet
+        +sampling  ... + WorkerCore::on_packet (bin clock, parse, counters, sampling)
+      --mix pcap|64|imix|all   packet set(s) (default all)
+                                 pcap: the --pcap capture, cycled to --packets frames
+                                 64:   64-byte IPv4 TCP/UDP frames, one flow each
+                                 imix: 7:4:1 of 64/576/1500 bytes, 1 in 4 flows IPv6
+      --packets N              mbufs per set (default: pcap max(capture, 4096),
+                               64 1048576, imix 262144); synthetic sets use a distinct
+                               flow per frame; N sets the working set (cache vs DRAM)
+      --iterations K           timed passes over the set per stage (default: ~16M
+                               packets per stage); stages are interleaved per pass
+      --with-testpmd           also run the testpmd-floor comparison afterwards
+  haystack-bench testpmd-floor [options] [-- EAL args]
+      Mpps of haystack's Worker::run and of dpdk-testpmd rxonly, one after the other on
+      the same lcore, both reading --pcap through net_pcap with infinite_rx=1.
+      --seconds T              measured seconds for each, after 1 s warm-up (default 5)
+      --testpmd PATH           testpmd binary (default dpdk-testpmd)
+common options:
+  --pcap FILE                  capture (default <source>/tests/data/pcaps/sample-iot.pcap)
+  --burst N                    rx burst size (default 32)
+  --flow-rate N --iot-rate N   sampling 1-in-N (defaults 100 and 1)
+  --method count|hash          sampling method (default count)
+  --json                       print one JSON object instead of tables
+  -h, --help
+EAL args default to: --no-huge --no-pci -m 1024 --file-prefix haystack-bench-<pid>
+)";
+
+struct Options {
+  std::string cmd;
+  std::string pcap = HAYSTACK_SOURCE_DIR "/tests/data/pcaps/sample-iot.pcap";
+  std::string mix = "all";
+  uint32_t packets = 0;     // 0: per-set default
+  uint32_t iterations = 0;  // 0: about kPacketsPerStage packets per stage
+  uint16_t burst = 32;
+  SamplingConfig sampling{SampleMethod::kCount, 100, 1, 0};
+  bool json = false;
+  bool with_testpmd = false;
+  uint32_t seconds = 5;
+  std::string testpmd = "dpdk-testpmd";
+  std::vector<std::string> eal;
+};
+
+constexpr uint16_t kMaxBurst = 512;
+constexpr uint64_t kPacketsPerStage = 16u << 20;
+constexpr uint64_t kBinNs = 60'000'000'000ULL;
+constexpr const char* kPcapVdev = "net_pcap_bench";
+
+uint32_t to_u32(const std::string& opt, const std::string& v, uint32_t lo, uint32_t hi) {
+  size_t pos = 0;
+  unsigned long n = 0;
+  try {
+    n = std::stoul(v, &pos);
+  } catch (const std::exception&) {
+    pos = 0;
+  }
+  if (pos == 0 || pos != v.size() || n < lo || n > hi) {
+    throw std::invalid_argument(fmt::format("{}: expected an integer in [{}, {}], got '{}'", opt,
+                                            lo, hi, v));
+  }
+  return uint32_t(n);
+}
+
+Options parse_args(int argc, char** argv) {
+  Options o;
+  std::vector<std::string> a(argv + 1, argv + argc);
+  size_t i = 0;
+  auto value = [&](const std::string& opt) -> std::string {
+    if (i + 1 >= a.size()) throw std::invalid_argument(opt + ": missing value");
+    return a[++i];
+  };
+  for (; i < a.size(); ++i) {
+    const std::string& s = a[i];
+    if (s == "--") {
+      o.eal.assign(a.begin() + long(i) + 1, a.end());
+      break;
+    }
+    if (s == "-h" || s == "--help") {
+      o.cmd = "help";
+      return o;
+    }
+    if (o.cmd.empty() && (s == "worker" || s == "testpmd-floor")) o.cmd = s;
+    else if (s == "--pcap") o.pcap = value(s);
+    else if (s == "--mix") o.mix = value(s);
+    else if (s == "--packets") o.packets = to_u32(s, value(s), 1, 1u << 24);
+    else if (s == "--iterations") o.iterations = to_u32(s, value(s), 1, 1u << 20);
+    else if (s == "--burst") o.burst = uint16_t(to_u32(s, value(s), 1, kMaxBurst));
+    else if (s == "--flow-rate") o.sampling.flow_rate = to_u32(s, value(s), 1, ~0u);
+    else if (s == "--iot-rate") o.sampling.iot_rate = to_u32(s, value(s), 1, ~0u);
+    else if (s == "--seconds") o.seconds = to_u32(s, value(s), 1, 3600);
+    else if (s == "--testpmd") o.testpmd = value(s);
+    else if (s == "--json") o.json = true;
+    else if (s == "--with-testpmd") o.with_testpmd = true;
+    else if (s == "--method") {
+      std::string m = value(s);
+      if (m != "count" && m != "hash") throw std::invalid_argument("--method: count or hash");
+      o.sampling.method = m == "hash" ? SampleMethod::kHash : SampleMethod::kCount;
+    } else {
+      throw std::invalid_argument(fmt::format("unknown argument '{}' (see --help)", s));
+    }
+  }
+  if (o.cmd.empty()) throw std::invalid_argument("missing subcommand: worker or testpmd-floor");
+  if (o.mix != "pcap" && o.mix != "64" && o.mix != "imix" && o.mix != "all") {
+    throw std::invalid_argument("--mix: pcap, 64, imix or all");
+  }
+  return o;
+}
+
+std::vector<std::string> default_eal() {
+  return {"--no-huge", "--no-pci", "-m", "1024", "--file-prefix",
+          fmt::format("haystack-bench-{}", getpid())};
+}
+
+std::string pcap_vdev(const Options& o) {
+  return fmt::format("{},rx_pcap={},infinite_rx=1", kPcapVdev, o.pcap);
+}
+
+void init_eal(const Options& o, bool with_pcap_vdev) {
+  static std::vector<std::string> args;  // EAL keeps pointers into argv
+  args = {"haystack-bench"};
+  for (const auto& s : o.eal.empty() ? default_eal() : o.eal) args.push_back(s);
+  if (with_pcap_vdev) args.insert(args.end(), {"--vdev", pcap_vdev(o)});
+  std::vector<char*> argv;
+  for (auto& s : args) argv.push_back(s.data());
+  argv.push_back(nullptr);
+  rte_openlog_stream(stderr);  // keep stdout for results (--json)
+  if (rte_eal_init(int(argv.size() - 1), argv.data()) < 0) {
+    throw std::runtime_error(fmt::format("rte_eal_init failed: {}", rte_strerror(rte_errno)));
+  }
+  wall_clock_init();
+}
+
+std::string cpu_model() {
+  std::ifstream f("/proc/cpuinfo");
+  for (std::string line; std::getline(f, line);) {
+    if (line.rfind("model name", 0) == 0) return line.substr(line.find(':') + 2);
+  }
+  return "unknown";
+}
+
+// ---- packet sets -----------------------------------------------------------------------
+
+struct PacketSet {
+  std::string name;
+  uint32_t count = 0;
+  uint32_t max_len = 0;
+  std::function<uint32_t(uint32_t, uint8_t*)> frame;  // writes frame i, returns its length
+};
+
+uint64_t mix64(uint64_t x) {  // splitmix64 finaliser
+  x += 0x9e3779b97f4a7c15ULL;
+  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
+  x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
+  return x ^ (x >> 31);
+}
+
+void put16(uint8_t* p, uint32_t v) {
+  p[0] = uint8_t(v >> 8);
+  p[1] = uint8_t(v);
+}
+void put32(uint8_t* p, uint32_t v) {
+  put16(p, v >> 16);
+  put16(p + 2, v);
+}
+
+// One Ethernet frame of flow `flow` (< 2^24, distinct source address per flow), at least
+// `len` bytes long (longer only when the headers do not fit).
+uint32_t synth_frame(uint32_t flow, uint32_t len, bool v6, uint8_t* f) {
+  static constexpr uint16_t kPorts[] = {80, 443, 53, 123, 1883, 8883, 5683, 3478};
+  const uint64_t h = mix64(flow);
+  const bool tcp = h & 1;
+  const uint32_t l3 = v6 ? 40 : 20, l4 = tcp ? 20 : 8;
+  len = std::max(len, 14 + l3 + l4);
+  std::memset(f, 0, len);
+  static constexpr uint8_t kMacs[12] = {2, 0, 0, 0, 0, 1, 2, 0, 0, 0, 0, 2};
+  std::memcpy(f, kMacs, sizeof kMacs);
+  put16(f + 12, v6 ? 0x86dd : 0x0800);
+  uint8_t* ip = f + 14;
+  const uint8_t proto = tcp ? ipproto::kTcp : ipproto::kUdp;
+  if (v6) {
+    put32(ip, 0x60000000u | (flow & 0xfffff));
+    put16(ip + 4, len - 14 - l3);
+    ip[6] = proto;
+    ip[7] = 64;
+    put32(ip + 8, 0x20010db8);  // src 2001:db8::<flow>
+    put32(ip + 20, flow);
+    put32(ip + 24, 0x20010db8);  // dst 2001:db8:ffff::<hash>
+    put16(ip + 28, 0xffff);
+    put32(ip + 36, uint32_t(h >> 32));
+  } else {
+    ip[0] = 0x45;
+    put16(ip + 2, len - 14);
+    put16(ip + 4, flow & 0xffff);
+    put16(ip + 6, 0x4000);  // DF
+    ip[8] = 64;
+    ip[9] = proto;
+    put32(ip + 12, 0x0a000000u | flow);               // src 10.0.0.0/8 + flow
+    put32(ip + 16, 0xc6120000u | uint32_t(h >> 47));  // dst 198.18.0.0/15
+  }
+  uint8_t* p = ip + l3;
+  put16(p, 1024 + uint32_t(h >> 16) % 64512);
+  put16(p + 2, kPorts[(h >> 8) % std::size(kPorts)]);
+  if (tcp) {
+    put32(p + 4, uint32_t(h));
+    p[12] = 0x50;  // data offset 5
+    p[13] = tcpflag::kAck;
+    put16(p + 14, 65535);
+  } else {
+    put16(p + 4, len - 14 - l3);
+  }
+  return len;
+}
+
+PacketSet pcap_set(const PcapContents& cap, const std::string& path, uint32_t n) {
+  if (cap.link != LinkType::kEthernet || cap.packets.empty()) {
+    throw std::runtime_error(path + ": need a non-empty Ethernet capture");
+  }
+  const uint32_t def = std::max<uint32_t>(4096, uint32_t(cap.packets.size()));
+  PacketSet s{"pcap", n ? n : def, 0, nullptr};
+  for (const auto& p : cap.packets) s.max_len = std::max(s.max_len, uint32_t(p.data.size()));
+  s.frame = [&cap](uint32_t i, uint8_t* out) {
+    const auto& d = cap.packets[i % cap.packets.size()].data;
+    std::memcpy(out, d.data(), d.size());
+    return uint32_t(d.size());
+  };
+  return s;
+}
+
+PacketSet mix64_set(uint32_t n) {
+  return {"64", n ? n : 1u << 20, 64,
+          [](uint32_t i, uint8_t* out) { return synth_frame(i & 0xffffff, 64, false, out); }};
+}
+
+PacketSet imix_set(uint32_t n) {
+  static constexpr uint16_t kSizes[12] = {64, 64, 576, 64, 64, 576, 64, 1500, 64, 576, 64, 576};
+  return {"imix", n ? n : 1u << 18, 1500, [](uint32_t i, uint8_t* out) {
+            uint32_t flow = i & 0xffffff;
+            return synth_frame(flow, kSizes[i % 12], (mix64(flow) >> 62) == 0, out);
+          }};
+}
+
+// ---- pre-built mbufs behind a net_ring ethdev --------------------------------------------
+
+// Holds every frame of a set in its own mbuf from a pool of exactly that many. Between
+// passes all mbufs sit in the pool: rte_pktmbuf_free leaves data, data_len and pkt_len
+// alone, so refill() takes them all back with rte_mempool_get_bulk (not pktmbuf_alloc,
+// which would reset them) and queues them, in their original order, on the ring the
+// ethdev receives from. The timed pass then frees them for real (refcnt 1), exactly as
+// the worker does.
+class RingSource {
+ public:
+  explicit RingSource(const PacketSet& set) : n_(set.count), mbufs_(n_), scratch_(n_) {
+    const std::string tag = "hsb_" + set.name;
+    const uint32_t room = RTE_PKTMBUF_HEADROOM + set.max_len;
+    const unsigned cache = std::min(256u, n_ / 2);
+    pool_ = rte_pktmbuf_pool_create((tag + "_pool").c_str(), n_, cache, 0, uint16_t(room),
+                                    int(rte_socket_id()));
+    ring_ = rte_ring_create((tag + "_ring").c_str(), n_, int(rte_socket_id()),
+                            RING_F_SP_ENQ | RING_F_SC_DEQ | RING_F_EXACT_SZ);
+    if (pool_ == nullptr || ring_ == nullptr || room > UINT16_MAX) {
+      throw std::runtime_error(fmt::format("set {}: cannot allocate {} mbufs of {} bytes: {} "
+                                           "(raise EAL -m or lower --packets)",
+                                           set.name, n_, room, rte_strerror(rte_errno)));
+    }
+    for (uint32_t i = 0; i < n_; ++i) {
+      rte_mbuf* m = rte_pktmbuf_alloc(pool_);
+      if (m == nullptr) throw std::runtime_error("mbuf pool exhausted while building");
+      uint8_t* d = rte_pktmbuf_mtod(m, uint8_t*);
+      uint32_t len = set.frame(i, d);
+      rte_pktmbuf_append(m, uint16_t(len));
+      mbufs_[i] = m;
+    }
+    rte_pktmbuf_free_bulk(mbufs_.data(), n_);
+
+    int port = rte_eth_from_ring(ring_);
+    if (port < 0) throw std::runtime_error("rte_eth_from_ring: " + std::string(rte_strerror(rte_errno)));
+    port_ = uint16_t(port);
+    rte_eth_conf conf{};
+    if (rte_eth_dev_configure(port_, 1, 1, &conf) != 0 ||
+        rte_eth_rx_queue_setup(port_, 0, 0, rte_socket_id(), nullptr, pool_) != 0 ||
+        rte_eth_tx_queue_setup(port_, 0, 0, rte_socket_id(), nullptr) != 0 ||
+        rte_eth_dev_start(port_) != 0) {
+      throw std::runtime_error("cannot start the net_ring port for set " + set.name);
+    }
+  }
+  ~RingSource() {
+    rte_eth_dev_stop(port_);
+    rte_eth_dev_close(port_);
+    rte_ring_free(ring_);
+    rte_mempool_free(pool_);
+  }
+  RingSource(const RingSource&) = delete;
+  RingSource& operator=(const RingSource&) = delete;
+
+  void refill() {
+    for (uint32_t got = 0; got < n_;) {
+      uint32_t k = std::min(n_ - got, 256u);
+      if (rte_mempool_get_bulk(pool_, reinterpret_cast<void**>(&scratch_[got]), k) != 0) {
+        throw std::runtime_error("refill: an mbuf did not come back to the pool");
+      }
+      got += k;
+    }
+    rte_ring_enqueue_bulk(ring_, reinterpret_cast<void* const*>(mbufs_.data()), n_, nullptr);
+  }
+  uint16_t port() const { return port_; }
+  uint32_t size() const { return n_; }
+
+ private:
+  uint32_t n_;
+  std::vector<rte_mbuf*> mbufs_, scratch_;
+  rte_mempool* pool_ = nullptr;
+  rte_ring* ring_ = nullptr;
+  uint16_t port_ = 0;
+};
+
+// Control merges instantly: a published bin goes straight back to the free list.
+class LoopbackExchange final : public BinExchange {
+ public:
+  LoopbackExchange() {
+    for (auto& r : records_) free_.push_back(&r);
+  }
+  BinRecord* acquire() override {
+    if (free_.empty()) return nullptr;
+    BinRecord* r = free_.back();
+    free_.pop_back();
+    return r;
+  }
+  bool publish(BinRecord* rec) override {
+    free_.push_back(rec);
+    return true;
+  }
+  void release(BinRecord* rec) override { free_.push_back(rec); }
+
+ private:
+  std::array<BinRecord, 4> records_;
+  std::vector<BinRecord*> free_;  // never holds more than records_.size()
+};
+
+// ---- the timed loop ----------------------------------------------------------------------
+
+enum class Stage { kRxFree, kParse, kSampling };
+constexpr std::array kStages{Stage::kRxFree, Stage::kParse, Stage::kSampling};
+
+const char* stage_name(Stage s) {
+  switch (s) {
+    case Stage::kRxFree: return "rx+free";
+    case Stage::kParse: return "+parse";
+    case Stage::kSampling: return "+sampling";
+  }
+  return "?";
+}
+
+volatile uint64_t g_sink;  // keeps the per-packet work observable
+
+// One pass over everything queued on the ring, shaped like Worker::run: burst receive,
+// prefetch the next frame, per-packet work, bulk free. Returns TSC cycles.
+template <Stage S>
+uint64_t timed_pass(uint16_t port, uint16_t burst, WorkerCore& core) {
+  rte_mbuf* bufs[kMaxBurst];
+  ParsedPacket pkt;
+  uint64_t sink = 0;
+  const uint64_t t0 = rte_rdtsc_precise();
+  while (uint16_t n = rte_eth_rx_burst(port, 0, bufs, burst)) {
+    if constexpr (S != Stage::kRxFree) {
+      const uint64_t now = S == Stage::kSampling ? wall_clock_ns() : 0;
+      for (uint16_t i = 0; i < n; ++i) {
+        if (i + 1 < n) rte_prefetch0(rte_pktmbuf_mtod(bufs[i + 1], void*));
+        const rte_mbuf* m = bufs[i];
+        const uint8_t* data = rte_pktmbuf_mtod(m, const uint8_t*);
+        if constexpr (S == Stage::kParse) {
+          sink += uint64_t(parse_packet(data, m->data_len, pkt)) + pkt.proto;
+        } else {
+          sink += core.on_packet(0, data, m->data_len, m->pkt_len, now, pkt).flow_sampled;
+        }
+      }
+    }
+    rte_pktmbuf_free_bulk(bufs, n);
+  }
+  const uint64_t cycles = rte_rdtsc_precise() - t0;
+  g_sink = g_sink + sink;
+  return cycles;
+}
+
+uint64_t run_pass(Stage s, uint16_t port, uint16_t burst, WorkerCore& core) {
+  switch (s) {
+    case Stage::kRxFree: return timed_pass<Stage::kRxFree>(port, burst, core);
+    case Stage::kParse: return timed_pass<Stage::kParse>(port, burst, core);
+    case Stage::kSampling: return timed_pass<Stage::kSampling>(port, burst, core);
+  }
+  return 0;
+}
+
+double median(std::vector<uint64_t> v) {
+  std::sort(v.begin(), v.end());
+  size_t m = v.size() / 2;
+  return v.size() % 2 ? double(v[m]) : (double(v[m - 1]) + double(v[m])) / 2;
+}
+
+// Runs every stage over one set; one untimed warm-up pass, then `iterations` rounds in
+// which the stages take turns, so drift on a shared machine hits them alike.
+json bench_set(const Options& o, const PacketSet& set) {
+  RingSource src(set);
+  WorkerCounters counters;
+  LoopbackExchange exchange;
+  WorkerCore core(0, 1, o.sampling, kBinNs, exchange, counters);
+  const uint32_t iters =
+      o.iterations ? o.iterations : uint32_t(std::max<uint64_t>(10, kPacketsPerStage / src.size()));
+  std::array<std::vector<uint64_t>, kStages.size()> cycles;
+  for (uint32_t it = 0; it <= iters; ++it) {
+    for (size_t s = 0; s < kStages.size(); ++s) {
+      src.refill();
+      uint64_t c = run_pass(kStages[s], src.port(), o.burst, core);
+      if (it > 0) cycles[s].push_back(c);
+    }
+  }
+  const double hz = double(rte_get_tsc_hz());
+  json stages = json::array();
+  for (size_t s = 0; s < kStages.size(); ++s) {
+    const double cpp = median(cycles[s]) / src.size();
+    uint64_t total = 0;
+    for (uint64_t c : cycles[s]) total += c;
+    stages.push_back({{"stage", stage_name(kStages[s])},
+                      {"cycles_per_packet", cpp},
+                      {"mpps", hz / cpp / 1e6},
+                      {"mean_cycles_per_packet", double(total) / (double(iters) * src.size())}});
+  }
+  // What the +sampling stage saw, to show the frames parse as intended.
+  json seen = {{"rx_packets", counters.rx_packets.get()},
+               {"ipv6_packets", counters.ipv6_packets.get()},
+               {"parse_errors", counters.parse_errors.get()},
+               {"sampled_flow", counters.sampled_flow.get()}};
+  return {{"set", set.name}, {"packets", src.size()}, {"iterations", iters},
+          {"stages", stages}, {"worker_counters", seen}};
+}
+
+// ---- testpmd floor -----------------------------------------------------------------------
+
+unsigned cpu_of(unsigned lcore) {
+  rte_cpuset_t set = rte_lcore_cpuset(lcore);
+  for (unsigned c = 0; c < CPU_SETSIZE; ++c) {
+    if (CPU_ISSET(c, &set)) return c;
+  }
+  return lcore;
+}
+
+// Measured rx rate of haystack's real worker loop on `lcore`: Port + Worker::run, as
+// haystackd runs them (wall clock), counted by the worker's rx_packets counter.
+double haystack_loop_mpps(const Options& o, unsigned lcore, uint32_t room) {
+  PortSetup ps;
+  ps.name = "bench";
+  ps.dpdk_name = kPcapVdev;
+  ps.mbufs = 8192;  // as testpmd --total-num-mbufs below
+  ps.data_room = room;
+  Port port(ps);
+  port.start();
+  WorkerSpec spec;
+  spec.lcore = lcore;
+  spec.queues = {WorkerQueue{port.id(), 0, ps.name, 1}};
+  spec.burst = o.burst;
+  spec.sampling = o.sampling;
+  spec.bin_ns = kBinNs;
+  RingBinExchange exchange(0, 64, 64);
+  Worker worker(spec, exchange);
+  std::atomic<bool> stop{false};
+  struct Arg {
+    Worker* w;
+    std::atomic<bool>* stop;
+  } arg{&worker, &stop};
+  auto body = [](void* p) -> int {
+    auto* a = static_cast<Arg*>(p);
+    return a->w->run(*a->stop);
+  };
+  if (rte_eal_remote_launch(body, &arg, lcore) != 0) throw std::runtime_error("cannot launch worker");
+  std::this_thread::sleep_for(std::chrono::seconds(1));  // warm-up
+  const uint64_t c0 = worker.counters().rx_packets.get();
+  const auto t0 = Clock::now();
+  std::this_thread::sleep_for(std::chrono::seconds(o.seconds));
+  const uint64_t c1 = worker.counters().rx_packets.get();
+  const auto t1 = Clock::now();
+  stop.store(true);
+  rte_eal_wait_lcore(lcore);
+  while (BinRecord* r = exchange.poll()) exchange.give_back(r);
+  return double(c1 - c0) / std::chrono::duration<double>(t1 - t0).count() / 1e6;
+}
+
+std::vector<std::string> testpmd_args(const Options& o, unsigned lcore, uint32_t room) {
+  std::vector<std::string> a{o.testpmd};
+  bool lcores_given = false;
+  const auto eal = o.eal.empty() ? default_eal() : o.eal;
+  for (size_t i = 0; i < eal.size(); ++i) {
+    const std::string& s = eal[i];
+    if (s == "--file-prefix" || s == "--vdev") {
+      ++i;
+      continue;
+    }
+    if (s.starts_with("--file-prefix=") || s.starts_with("--vdev=")) continue;
+    lcores_given |= s.starts_with("-l") || s.starts_with("--lcores") || s.starts_with("-c");
+    a.push_back(s);
+  }
+  a.insert(a.end(), {"--file-prefix", fmt::format("haystack-bench-testpmd-{}", getpid())});
+  if (!lcores_given) {
+    a.insert(a.end(), {"-l", fmt::format("{},{}", cpu_of(rte_get_main_lcore()), cpu_of(lcore))});
+  }
+  a.insert(a.end(), {"--vdev", pcap_vdev(o), "--", "--forward-mode=rxonly", "--auto-start",
+                     "--stats-period=1", "--nb-cores=1", fmt::format("--burst={}", o.burst),
+                     fmt::format("--mbuf-size={}", room), "--total-num-mbufs=8192"});
+  return a;
+}
+
+std::string join(const std::vector<std::string>& v) {
+  std::string s;
+  for (const auto& x : v) s += (s.empty() ? "" : " ") + x;
+  return s;
+}
+
+// Runs testpmd until it has printed stats for `seconds` after its first (zero) sample,
+// stops it with SIGINT like an operator would, and averages its "Rx-pps:" samples.
+double testpmd_mpps(const Options& o, const std::vector<std::string>& args) {
+  int fds[2];
+  if (pipe2(fds, O_CLOEXEC) != 0) throw std::runtime_error("pipe failed");
+  posix_spawn_file_actions_t fa;
+  posix_spawn_file_actions_init(&fa);
+  posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+  posix_spawn_file_actions_adddup2(&fa, fds[1], 1);
+  posix_spawn_file_actions_adddup2(&fa, fds[1], 2);
+  std::vector<char*> argv;
+  for (const auto& s : args) argv.push_back(const_cast<char*>(s.c_str()));
+  argv.push_back(nullptr);
+  pid_t pid = 0;
+  int rc = posix_spawnp(&pid, argv[0], &fa, nullptr, argv.data(), environ);
+  posix_spawn_file_actions_destroy(&fa);
+  close(fds[1]);
+  if (rc != 0) {
+    close(fds[0]);
+    throw std::runtime_error(fmt::format("cannot run {}: {}", args[0], std::strerror(rc)));
+  }
+
+  std::string out;
+  size_t scanned = 0;  // output before this offset is parsed, line by line
+  std::vector<double> pps;
+  const auto start = Clock::now();
+  auto deadline = start + std::chrono::seconds(60);  // startup limit until the first sample
+  bool interrupted = false, killed = false;
+  for (;;) {
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
+    pollfd p{fds[0], POLLIN, 0};
+    if (left.count() > 0 && poll(&p, 1, int(left.count())) > 0) {
+      char buf[4096];
+      ssize_t n = read(fds[0], buf, sizeof buf);
+      if (n <= 0) break;
+      out.append(buf, size_t(n));
+      for (size_t nl; (nl = out.find('\n', scanned)) != std::string::npos; scanned = nl + 1) {
+        size_t at = out.find("Rx-pps:", scanned);
+        if (at >= nl) continue;
+        pps.push_back(std::strtod(out.c_str() + at + 7, nullptr));
+        if (pps.size() == 1) deadline = Clock::now() + std::chrono::milliseconds(o.seconds * 1000 + 500);
+      }
+      continue;
+    }
+    if (Clock::now() < deadline) continue;
+    if (!interrupted) {
+      kill(pid, SIGINT);
+      interrupted = true;
+      deadline = Clock::now() + std::chrono::seconds(20);
+    } else if (!killed) {
+      kill(pid, SIGKILL);
+      killed = true;
+      deadline = Clock::now() + std::chrono::seconds(5);
+    } else {
+      break;
+    }
+  }
+  close(fds[0]);
+  int status = 0;
+  waitpid(pid, &status, 0);
+  if (pps.size() < 2) {
+    size_t tail = out.size() > 3000 ? out.size() - 3000 : 0;
+    throw std::runtime_error(fmt::format("testpmd printed no throughput samples; its output "
+                                         "ends with:\n{}", out.substr(tail)));
+  }
+  double sum = 0;
+  for (size_t i = 1; i < pps.size(); ++i) sum += pps[i];  // the first sample is always 0
+  return sum / double(pps.size() - 1) / 1e6;
+}
+
+json floor_compare(const Options& o, const PcapContents& cap) {
+  unsigned lcore = rte_get_next_lcore(-1, 1, 0);
+  if (lcore >= RTE_MAX_LCORE) {
+    throw std::runtime_error("testpmd-floor needs a worker lcore (EAL -l with two cores)");
+  }
+  uint32_t max_len = 0;
+  for (const auto& p : cap.packets) max_len = std::max(max_len, uint32_t(p.data.size()));
+  // net_pcap infinite_rx needs every frame in one mbuf.
+  const uint32_t room = std::max(2176u, (RTE_PKTMBUF_HEADROOM + max_len + 63) / 64 * 64);
+  const double hs = haystack_loop_mpps(o, lcore, room);
+  const auto args = testpmd_args(o, lcore, room);
+  const double tp = testpmd_mpps(o, args);
+  const double hz = double(rte_get_tsc_hz());
+  return {{"source", pcap_vdev(o)},
+          {"seconds", o.seconds},
+          {"haystack_worker_mpps", hs},
+          {"haystack_cycles_per_packet", hz / (hs * 1e6)},
+          {"testpmd_rxonly_mpps", tp},
+          {"testpmd_cycles_per_packet", hz / (tp * 1e6)},
+          {"ratio_haystack_to_testpmd", hs / tp},
+          {"testpmd_command", join(args)}};
+}
+
+// ---- output ------------------------------------------------------------------------------
+
+void print_text(const json& r) {
+  fmt::print("{} | TSC {:.3f} GHz | burst {} | sampling {} flow 1/{} iot 1/{}\n",
+             r["cpu"].get<std::string>(), r["tsc_hz"].get<double>() / 1e9, r["burst"].get<int>(),
+             r["sampling"]["method"].get<std::string>(), r["sampling"]["flow_rate"].get<int>(),
+             r["sampling"]["iot_rate"].get<int>());
+  if (r.contains("sets")) {
+    fmt::print("\n{:<6} {:>9} {:>6}  {:<10} {:>11} {:>9}\n", "set", "packets", "iters", "stage",
+               "cycles/pkt", "Mpps");
+    for (const auto& s : r["sets"]) {
+      for (const auto& st : s["stages"]) {
+        fmt::print("{:<6} {:>9} {:>6}  {:<10} {:>11.1f} {:>9.2f}\n", s["set"].get<std::string>(),
+                   s["packets"].get<uint64_t>(), s["iterations"].get<uint64_t>(),
+                   st["stage"].get<std::string>(), st["cycles_per_packet"].get<double>(),
+                   st["mpps"].get<double>());
+      }
+    }
+  }
+  if (r.contains("floor")) {
+    const auto& f = r["floor"];
+    fmt::print("\nfloor on {} ({} s each, after 1 s warm-up)\n", f["source"].get<std::string>(),
+               f["seconds"].get<int>());
+    fmt::print("  {:<26} {:>8.2f} Mpps {:>8.1f} cycles/pkt\n", "haystack Worker::run",
+               f["haystack_worker_mpps"].get<double>(),
+               f["haystack_cycles_per_packet"].get<double>());
+    fmt::print("  {:<26} {:>8.2f} Mpps {:>8.1f} cycles/pkt\n", "dpdk-testpmd rxonly",
+               f["testpmd_rxonly_mpps"].get<double>(), f["testpmd_cycles_per_packet"].get<double>());
+    fmt::print("  {:<26} {:>8.2f}\n", "ratio haystack/testpmd",
+               f["ratio_haystack_to_testpmd"].get<double>());
+    fmt::print("  testpmd: {}\n", f["testpmd_command"].get<std::string>());
+  }
+}
+
+int run(const Options& o) {
+  const bool floor = o.cmd == "testpmd-floor" || o.with_testpmd;
+  const PcapContents cap = read_pcap(o.pcap);
+  spdlog::set_default_logger(spdlog::stderr_color_mt("haystack-bench"));
+  init_eal(o, floor);
+
+  json r = {{"cpu", cpu_model()},
+            {"tsc_hz", rte_get_tsc_hz()},
+            {"burst", o.burst},
+            {"sampling",
+             {{"method", std::string(sample_method_name(o.sampling.method))},
+              {"flow_rate", o.sampling.flow_rate},
+              {"iot_rate", o.sampling.iot_rate}}}};
+  if (o.cmd == "worker") {
+    json sets = json::array();
+    if (o.mix == "pcap" || o.mix == "all") sets.push_back(bench_set(o, pcap_set(cap, o.pcap, o.packets)));
+    if (o.mix == "64" || o.mix == "all") sets.push_back(bench_set(o, mix64_set(o.packets)));
+    if (o.mix == "imix" || o.mix == "all") sets.push_back(bench_set(o, imix_set(o.packets)));
+    r["pcap"] = o.pcap;
+    r["sets"] = sets;
+  }
+  if (floor) r["floor"] = floor_compare(o, cap);
+  if (o.json) {
+    fmt::print("{}\n", r.dump(2));
+  } else {
+    print_text(r);
+  }
+  g_sink = 0;
+  rte_eal_cleanup();
+  return 0;
+}
+
+}  // namespace
+}  // namespace haystack
+
+int main(int argc, char** argv) {
+  haystack::Options o;
+  try {
+    o = haystack::parse_args(argc, argv);
+  } catch (const std::invalid_argument& e) {
+    std::fprintf(stderr, "haystack-bench: %s\n\n%s", e.what(), haystack::kUsage);
+    return 2;
+  }
+  if (o.cmd == "help") {
+    std::fputs(haystack::kUsage, stdout);
+    return 0;
+  }
+  try {
+    return haystack::run(o);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "haystack-bench: %s\n", e.what());
+    return 1;
+  }
+}

@@ -1,0 +1,224 @@
+// Flowtree: a self-adjusting hierarchical-heavy-hitter summary over one feature set
+// (METHODS §1, dissertation 002 ch. 4.3). Nodes hold complementary popularity (comp_pop,
+// what no child covers); pop = comp_pop + Σ pop(children) is recomputed by stats().
+//
+// Memory: every array is sized from the node budget at construction; add() never
+// allocates and the budget is never exceeded — when an insertion could exceed it the tree
+// is first compressed to compress_fraction * budget nodes. Deletions only happen in bulk
+// (compress), which compacts the node pool into DFS pre-order and rebuilds the
+// open-addressing index from the survivors, so the index needs neither tombstones nor
+// backward-shift deletion.
+//
+// Counters are signed 64-bit so that a diff (merge with subtraction) is an ordinary
+// Flowtree; add() only ever adds non-negative values. "flows" is whatever the caller
+// counts as a flow (e.g. 1 per flow record, or 1 for the first sampled packet of a flow);
+// the tree just sums it.
+//
+// Not thread-safe: a tree belongs to one core; query caches (pop, DFS order) are mutable.
+#pragma once
+
+#include <cstdint>
+#include <limits>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "dataplane/flowtree/feature_set.h"
+
+namespace haystack::flowtree {
+
+struct Counters {
+  int64_t packets = 0;
+  int64_t bytes = 0;
+  int64_t flows = 0;
+
+  Counters& operator+=(const Counters& o) {
+    packets += o.packets;
+    bytes += o.bytes;
+    flows += o.flows;
+    return *this;
+  }
+  Counters& operator-=(const Counters& o) {
+    packets -= o.packets;
+    bytes -= o.bytes;
+    flows -= o.flows;
+    return *this;
+  }
+  friend Counters operator+(Counters a, const Counters& b) { return a += b; }
+  friend Counters operator-(Counters a, const Counters& b) { return a -= b; }
+  bool operator==(const Counters&) const = default;
+};
+
+// Which counter ranks nodes for compress and the heavy-hitter queries.
+enum class Metric : uint8_t { kPackets = 0, kBytes = 1, kFlows = 2 };
+inline int64_t metric(const Counters& c, Metric m) {
+  return m == Metric::kPackets ? c.packets : m == Metric::kBytes ? c.bytes : c.flows;
+}
+
+struct FlowtreeConfig {
+  FeatureSet feature_set = FeatureSet::FULL;
+  bool with_proto = false;
+  uint32_t budget = 0;             // max nodes incl. root; 0 = default_budget(feature_set)
+  double p = 0.3;                  // probability of inserting each missing intermediate node
+  uint64_t seed = 1;               // seeds the per-tree RNG (deterministic replay)
+  double compress_fraction = 0.75; // compress() shrinks to this share of the budget
+  Metric rank = Metric::kPackets;  // popularity used to choose what compress() removes
+};
+
+// 40k nodes; 10k for the 1-feature port trees (dissertation §4.5).
+uint32_t default_budget(FeatureSet fs);
+
+class Flowtree {
+ public:
+  static constexpr uint32_t kNone = std::numeric_limits<uint32_t>::max();
+  static constexpr uint32_t kRoot = 0;  // the root is always node 0
+  static constexpr uint32_t kMinBudget = 64;
+  static constexpr uint32_t kRemove = 1;
+  static constexpr uint32_t kDirty = 2;
+
+  struct Node {
+    FlowKey key;
+    Counters comp_pop;
+    uint32_t parent = kNone;
+    uint32_t first_child = kNone;
+    uint32_t next_sibling = kNone;
+    uint32_t mark = 0;  // scratch: kRemove during compress, kDirty while in dirty_
+  };
+
+  explicit Flowtree(const FlowtreeConfig& cfg = {});
+
+  const FlowtreeConfig& config() const { return cfg_; }
+  const Hierarchy& hierarchy() const { return h_; }
+  uint32_t size() const { return uint32_t(size_); }
+  uint32_t budget() const { return cfg_.budget; }
+  // Node count compress() shrinks to.
+  uint32_t target_size() const;
+
+  // Counts one item (packet or flow record) under `key` (normally a leaf key).
+  // Fast path: the node exists -> one hash lookup and three adds.
+  void add(const FlowKey& key, const Counters& c) {
+    const uint64_t hv = hash(key);
+    const uint32_t i = find(key, hv);
+    if (i != kNone) [[likely]] {
+      nodes_[i].comp_pop += c;
+      stats_valid_ = false;
+      return;
+    }
+    add_new(key, hv, c);
+  }
+  void add(const ParsedPacket& p, uint32_t bytes, uint32_t flows = 0) {
+    add(h_.leaf(p), Counters{1, bytes, flows});
+  }
+
+  // Adds c to the node `key` itself, inserting only that node (no intermediates) and
+  // re-linking the children it covers. This is merge's primitive.
+  void add_node(const FlowKey& key, const Counters& c);
+
+  // Recomputes pop for every node (one DFS). Queries call it when needed.
+  void stats() const;
+  bool stats_valid() const { return stats_valid_; }
+
+  // Removes the lowest-pop nodes (by cfg.rank, |pop| so diffs work; ties: deeper first)
+  // until size() <= target. A removed node's comp_pop and children move to its tree
+  // parent, so the pop of every surviving node is unchanged.
+  void compress_to(uint32_t target);
+  void compress() { compress_to(target_size()); }
+  // The paper's form: remove tree leaves with |comp_pop| < thresh_comp_pop and any node
+  // with |pop| < thresh_pop (root excluded), measured by cfg.rank.
+  void compress(int64_t thresh_comp_pop, int64_t thresh_pop);
+
+  // Adds other's comp_pop node-wise (scaled; missing nodes count as zero), then stats and
+  // compress if above target. scale -1 subtracts. Throws std::invalid_argument when the
+  // hierarchies differ. Integral scales are exact; others round to nearest.
+  void merge(const Flowtree& other, double scale = 1.0);
+
+  // Lookup and navigation. Indices are stable until the next insertion-triggered or
+  // explicit compress.
+  uint32_t find(const FlowKey& key) const { return find(key, hash(key)); }
+  const Node& node(uint32_t i) const {
+    sync_links();
+    return nodes_[i];
+  }
+  const Counters& pop(uint32_t i) const {
+    if (!stats_valid_) stats();
+    return pop_[i];
+  }
+  std::vector<uint32_t> children(uint32_t i) const;  // drill-down
+  // Nearest node of the tree that covers key (key itself if present; root at worst).
+  uint32_t nearest(const FlowKey& key) const;
+  // Node indices in DFS pre-order (root first, children in list order).
+  std::span<const uint32_t> preorder() const;
+
+  Counters total() const { return pop(kRoot); }
+  uint64_t rng_state() const { return rng_; }
+
+  // Checks structural invariants (every parent is the nearest covering node, links are
+  // consistent, index matches); returns an empty string or the first problem. For tests.
+  std::string check() const;
+
+  // Rebuilds a tree from serialized parts (used by flowtree_io). Nodes are in pre-order
+  // with parent indices (root first, parent index < own index). Throws on inconsistency.
+  static Flowtree from_nodes(const FlowtreeConfig& cfg, uint64_t rng_state,
+                             const std::vector<FlowKey>& keys, const std::vector<uint32_t>& parents,
+                             const std::vector<Counters>& comp);
+
+  static uint64_t hash(const FlowKey& k);
+
+ private:
+  struct Slot {
+    uint32_t tag = 0;        // low 32 bits of the key hash (also gives the home slot)
+    uint32_t node = kNone;   // kNone = empty
+  };
+
+  uint32_t find(const FlowKey& key, uint64_t hv) const {
+    const uint32_t tag = uint32_t(hv);
+    for (size_t s = tag & slot_mask_;; s = (s + 1) & slot_mask_) {
+      const Slot& sl = slots_[s];
+      if (sl.node == kNone) return kNone;
+      if (sl.tag == tag && nodes_[sl.node].key == key) return sl.node;
+    }
+  }
+  void index_insert(uint32_t node, uint64_t hv);
+  void rebuild_index();
+  void add_new(const FlowKey& key, uint64_t hv, const Counters& c);
+  // Inserts key as a child of tree node `parent`; the children of `parent` it covers move
+  // below it at the next sync_links().
+  uint32_t insert_under(uint32_t parent, const FlowKey& key, uint64_t hv);
+  void link_child(uint32_t parent, uint32_t child) const;
+  void sync_links() const {
+    if (!dirty_.empty()) [[unlikely]] relink_dirty();
+  }
+  void relink_dirty() const;
+  bool coin();
+  // Deletes every node with mark != 0 (never the root), compacting the pool.
+  void remove_marked();
+  void ensure_room(uint32_t n);
+
+  FlowtreeConfig cfg_;
+  Hierarchy h_;
+  uint64_t rng_;
+  uint64_t coin_threshold_;
+  size_t size_ = 0;
+  // Pool, size budget; [0, size_) in use. Mutable because the tree links are a cache of
+  // "nearest existing ancestor": inserting an intermediate node only records its parent
+  // as dirty, and sync_links() re-links the covered children of all dirty parents in one
+  // batch before anything reads the structure. Re-linking eagerly would rescan a popular
+  // parent's (possibly thousands of) children on every intermediate insertion.
+  mutable std::vector<Node> nodes_;
+  mutable std::vector<uint32_t> dirty_;  // parents that gained an intermediate child
+  std::vector<Slot> slots_;   // open addressing, linear probing, load <= 1/2
+  size_t slot_mask_ = 0;
+
+  // Query caches and compress scratch, sized from the budget.
+  mutable std::vector<Counters> pop_;
+  mutable std::vector<uint32_t> order_;
+  mutable std::vector<uint32_t> scratch_;
+  std::vector<uint32_t> scratch2_;
+  mutable bool stats_valid_ = false;
+  mutable bool order_valid_ = false;
+};
+
+// a − b as a new tree (merge with subtraction; signed counters).
+Flowtree diff(const Flowtree& a, const Flowtree& b);
+
+}  // namespace haystack::flowtree
