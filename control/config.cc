@@ -405,6 +405,17 @@ uint64_t get_u64_any_base(const Reader& r, const Item& it) {
   return *v;
 }
 
+double get_double(const Reader& r, const Item& it, double lo, double hi) {
+  if (plain_scalar(it.node)) {
+    const std::string& s = it.node.Scalar();
+    double v = 0;
+    auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+    if (ec == std::errc() && p == s.data() + s.size() && v >= lo && v <= hi) return v;
+  }
+  r.fail(it, "expected a number in " + std::to_string(lo).substr(0, 3) + ".." +
+                 std::to_string(hi).substr(0, 3) + ", got " + describe(it.node) + quoted_hint(it));
+}
+
 bool get_bool(const Reader& r, const Item& it) {
   if (plain_scalar(it.node) || (it.node.IsScalar() && it.node.Tag() == "tag:yaml.org,2002:bool")) {
     const std::string& s = it.node.Scalar();
@@ -556,6 +567,70 @@ PortConfig parse_port(const Reader& r, const Item& item, PortLines& lines) {
   return p;
 }
 
+void parse_flowtree(const Reader& r, const Item& i, Config& c) {
+  MapReader s(r, i,
+              {"feature_sets", "node_budget", "port_node_budget", "insert_probability",
+               "protocol_key", "flow_table_size", "rollups", "persist"});
+  FlowtreeSettings& f = c.flowtree;
+  if (const Item* v = s.get("feature_sets")) {
+    f.feature_sets.clear();
+    for (const Item& e : list_items(r, *v, "feature sets such as SI, DP, FULL")) {
+      const std::string name = get_string(r, e, "a feature set name");
+      auto fs = flowtree::parse_feature_set(name);
+      if (!fs) {
+        r.fail(e, "unknown feature set \"" + name +
+                      "\"; expected SI, DI, SP, DP, SIDI, SPDP, SISP, SIDP, DISP, DIDP or FULL");
+      }
+      if (std::find(f.feature_sets.begin(), f.feature_sets.end(), *fs) != f.feature_sets.end()) {
+        r.fail(e, "feature set " + name + " is listed twice");
+      }
+      f.feature_sets.push_back(*fs);
+    }
+  }
+  if (const Item* v = s.get("node_budget"))
+    f.node_budget = static_cast<uint32_t>(get_uint(r, *v, 64, 10'000'000));
+  if (const Item* v = s.get("port_node_budget"))
+    f.port_node_budget = static_cast<uint32_t>(get_uint(r, *v, 64, 10'000'000));
+  if (const Item* v = s.get("insert_probability")) f.insert_probability = get_double(r, *v, 0.0, 1.0);
+  if (const Item* v = s.get("protocol_key")) f.protocol_key = get_bool(r, *v);
+  if (const Item* v = s.get("flow_table_size"))
+    f.flow_table_size = static_cast<uint32_t>(get_uint(r, *v, 0, 1u << 28));
+  if (const Item* v = s.get("persist")) f.persist = get_bool(r, *v);
+  if (const Item* v = s.get("rollups")) {
+    f.rollup_seconds.clear();
+    for (const Item& e : list_items(r, *v, "roll-up lengths in seconds")) {
+      const uint32_t sec = static_cast<uint32_t>(get_uint(r, e, 60, 7 * 86400));
+      const uint32_t prev = f.rollup_seconds.empty() ? c.bin_seconds : f.rollup_seconds.back();
+      if (sec <= prev || sec % prev != 0) {
+        r.fail(e, "roll-up of " + std::to_string(sec) + " s must be a multiple of, and longer "
+                  "than, the previous level (" + std::to_string(prev) + " s)");
+      }
+      f.rollup_seconds.push_back(sec);
+    }
+  } else {
+    // Default 15 min, 1 h, 1 d: keep the levels longer than (and multiples of) the bin.
+    std::vector<uint32_t> keep;
+    for (uint32_t sec : f.rollup_seconds) {
+      uint32_t prev = keep.empty() ? c.bin_seconds : keep.back();
+      if (sec > prev && sec % prev == 0) keep.push_back(sec);
+    }
+    f.rollup_seconds = keep;
+  }
+}
+
+void parse_ddos(const Reader& r, const Item& i, Config& c) {
+  MapReader s(r, i, {"enabled", "ports", "threshold_packets"});
+  if (const Item* v = s.get("enabled")) c.ddos.enabled = get_bool(r, *v);
+  if (const Item* v = s.get("ports")) {
+    c.ddos.ports.clear();
+    for (const Item& e : list_items(r, *v, "UDP/TCP port numbers")) {
+      c.ddos.ports.push_back(static_cast<uint16_t>(get_uint(r, e, 0, 65535)));
+    }
+  }
+  if (const Item* v = s.get("threshold_packets"))
+    c.ddos.threshold_packets = get_uint(r, *v, 1, uint64_t{1} << 62);
+}
+
 Config parse_root(const Reader& r, const YAML::Node& doc) {
   const Item root(doc, "", 0);
   if (!doc.IsNull() && !doc.IsMap()) {
@@ -564,7 +639,7 @@ Config parse_root(const Reader& r, const YAML::Node& doc) {
   MapReader m(r, root,
               {"site_id", "mode", "subscriber_prefixes", "subscriber_prefix_length", "ports",
                "workers", "mempool", "burst_size", "rings", "sampling", "bins", "clock",
-               "state_dir", "alert_file", "log"});
+               "state_dir", "alert_file", "log", "flowtree", "ddos"});
   Config c;
 
   if (const Item* i = m.get("site_id")) {
@@ -732,6 +807,9 @@ Config parse_root(const Reader& r, const YAML::Node& doc) {
     if (const Item* v = s.get("max_files"))
       c.log.max_files = static_cast<uint32_t>(get_uint(r, *v, 1, 100));
   }
+
+  if (const Item* i = m.get("flowtree")) parse_flowtree(r, *i, c);
+  if (const Item* i = m.get("ddos")) parse_ddos(r, *i, c);
 
   // Checks across sections.
   if (c.mode == Mode::kIsp && c.subscriber_prefixes.empty()) {

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "dataplane/flowtree/feature_set.h"
 #include "dataplane/packet.h"
 #include "dataplane/worker_core.h"
 
@@ -60,6 +61,34 @@ struct LogConfig {
   uint32_t max_files = 5;
 };
 
+// Per-core Flowtrees and the site trees control builds from them (METHODS §1).
+struct FlowtreeSettings {
+  std::vector<flowtree::FeatureSet> feature_sets{
+      flowtree::FeatureSet::SI,   flowtree::FeatureSet::DI,   flowtree::FeatureSet::SP,
+      flowtree::FeatureSet::DP,   flowtree::FeatureSet::SIDI, flowtree::FeatureSet::SPDP,
+      flowtree::FeatureSet::SISP, flowtree::FeatureSet::SIDP, flowtree::FeatureSet::DISP,
+      flowtree::FeatureSet::DIDP, flowtree::FeatureSet::FULL};
+  uint32_t node_budget = 40000;       // per tree, IP feature sets
+  uint32_t port_node_budget = 10000;  // SP and DP
+  double insert_probability = 0.3;    // p for intermediate nodes
+  bool protocol_key = false;
+  uint32_t flow_table_size = 1u << 20;  // distinct 5-tuples per worker per bin; 0 = off
+  std::vector<uint32_t> rollup_seconds{900, 3600, 86400};  // roll-up granularities
+  bool persist = true;                // write trees under <state_dir>/flowtrees
+
+  uint32_t budget_for(flowtree::FeatureSet fs) const {
+    return fs == flowtree::FeatureSet::SP || fs == flowtree::FeatureSet::DP ? port_node_budget
+                                                                            : node_budget;
+  }
+};
+
+// Amplification DDoS alert (Flowyager §4.7): heavy changers on the SP/DP trees.
+struct DdosSettings {
+  bool enabled = true;
+  std::vector<uint16_t> ports{0, 53, 123, 1900, 11211};
+  uint64_t threshold_packets = 100000;  // increase per bin, rescaled by the flow sampling rate
+};
+
 struct Config {
   std::string source_file;
   std::string site_id = "site1";
@@ -82,6 +111,8 @@ struct Config {
   std::string state_dir = "/var/lib/haystack";
   std::string alert_file;          // default: <state_dir>/alerts.jsonl
   LogConfig log;
+  FlowtreeSettings flowtree;
+  DdosSettings ddos;
 };
 
 // Loads and validates a YAML file. Throws ConfigError.

@@ -23,6 +23,9 @@
 
 #include "control/alert_sink.h"
 #include "control/config.h"
+#include "control/ddos_detector.h"
+#include "control/flow_summaries.h"
+#include "control/tree_store.h"
 #include "control/stats_json.h"
 #include "dataplane/dpdk/eal_args.h"
 #include "dataplane/dpdk/port.h"
@@ -103,6 +106,8 @@ class Daemon {
   uint64_t total_rx() const;
   uint64_t event_time_ns() const;
   void write_stats();
+  std::vector<flowtree::FlowtreeConfig> tree_configs(uint32_t worker) const;
+  void on_site_trees(const SiteTrees& s);
 
   const DaemonOptions& opt_;
   Config cfg_;
@@ -119,6 +124,9 @@ class Daemon {
   std::vector<PortStats> last_port_stats_;
   uint64_t last_event_ns_ = 0;  // latest bin end seen (packet clock) for alert times
   std::vector<uint64_t> ring_full_seen_;
+  std::unique_ptr<FlowSummaries> summaries_;
+  std::unique_ptr<TreeStore> store_;
+  std::unique_ptr<DdosDetector> ddos_;
 };
 
 // Without -l/--lcores from the operator, haystackd passes `-l 0,<workers>` to EAL, where
@@ -192,6 +200,31 @@ void Daemon::open_ports() {
   last_port_stats_.resize(ports_.size());
 }
 
+// Tree configuration per feature set. Worker trees get a per-core RNG seed (worker 0..W-1;
+// kSiteSeed for control's site trees), so replay is deterministic.
+constexpr uint32_t kSiteSeed = 0xffff;
+std::vector<flowtree::FlowtreeConfig> Daemon::tree_configs(uint32_t worker) const {
+  std::vector<flowtree::FlowtreeConfig> out;
+  for (flowtree::FeatureSet fs : cfg_.flowtree.feature_sets) {
+    flowtree::FlowtreeConfig c;
+    c.feature_set = fs;
+    c.with_proto = cfg_.flowtree.protocol_key;
+    c.budget = cfg_.flowtree.budget_for(fs);
+    c.p = cfg_.flowtree.insert_probability;
+    c.seed = (uint64_t(worker) << 8 | uint64_t(fs)) * 0x9e3779b97f4a7c15ULL + 1;
+    out.push_back(c);
+  }
+  return out;
+}
+
+// Every completed site tree set: persisted, and bins checked for amplification attacks.
+void Daemon::on_site_trees(const SiteTrees& s) {
+  if (store_) store_->write(s);
+  if (ddos_ && s.seconds == cfg_.bin_seconds) {
+    for (Alert& a : ddos_->check(s)) alerts_->emit(a);
+  }
+}
+
 // Spreads every (port, queue) over the workers round-robin, in config order.
 void Daemon::plan_workers() {
   std::vector<WorkerQueue> all;
@@ -217,8 +250,9 @@ void Daemon::plan_workers() {
     spec.bin_ns = uint64_t(cfg_.bin_seconds) * 1'000'000'000ULL;
     WorkerSlot slot;
     slot.lcore = spec.lcore;
+    spec.flow_set_capacity = cfg_.flowtree.flow_table_size;
     slot.exchange = std::make_unique<RingBinExchange>(spec.worker_id, cfg_.bin_ring_size,
-                                                      cfg_.bin_records);
+                                                      cfg_.bin_records, tree_configs(spec.worker_id));
     // Replay never widens bins for lack of a record: the worker waits for control.
     if (spec.packet_clock) slot.exchange->set_blocking(&abort_workers_);
     slot.worker = std::make_unique<Worker>(spec, *slot.exchange);
@@ -246,6 +280,8 @@ void Daemon::drain_bins() {
       ++control_.bins_received;
       bins_[r->start_ns].add(*r);
       if (r->end_ns > last_event_ns_) last_event_ns_ = r->end_ns;
+      summaries_->add(r->worker, *r);
+      for (auto& t : r->trees) t = flowtree::Flowtree(t.config());  // empty, off the packet path
       s.exchange->give_back(r);
     }
   }
@@ -338,6 +374,8 @@ void Daemon::write_stats() {
   control_.alerts_emitted = alerts_->emitted();
   control_.alert_write_errors = alerts_->write_errors();
   snap.control = control_;
+  snap.flow = summaries_->counters();
+  if (store_) snap.store = store_->counters();
   std::string text = stats_to_json(snap).dump(2) + "\n";
   if (opt_.stats_out.empty() || opt_.stats_out == "-") {
     std::fwrite(text.data(), 1, text.size(), stdout);
@@ -387,6 +425,13 @@ int Daemon::run() {
     plan_workers();
     ring_full_seen_.assign(slots_.size(), 0);
     alerts_ = std::make_unique<AlertSink>(cfg_.alert_file, cfg_.site_id);
+    if (cfg_.flowtree.persist) {
+      store_ = std::make_unique<TreeStore>(cfg_.state_dir + "/flowtrees", cfg_.site_id);
+    }
+    if (cfg_.ddos.enabled) ddos_ = std::make_unique<DdosDetector>(cfg_);
+    summaries_ = std::make_unique<FlowSummaries>(
+        tree_configs(kSiteSeed), uint32_t(slots_.size()), cfg_.bin_seconds,
+        cfg_.flowtree.rollup_seconds, [this](const SiteTrees& st) { on_site_trees(st); });
     for (auto& p : ports_) p->start();
     spdlog::info("site '{}', mode {}, clock {}, {} worker(s), sampling {} flow 1:{} iot 1:{}, "
                  "bins {} s",
@@ -420,6 +465,8 @@ int Daemon::run() {
     }
     rte_eal_mp_wait_lcore();
     drain_bins();
+    for (uint32_t w = 0; w < slots_.size(); ++w) summaries_->worker_finished(w);
+    summaries_->finish();
     check_drops(event_time_ns());
     for (auto& p : ports_) p->stop();
 

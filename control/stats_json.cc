@@ -28,6 +28,7 @@ void BinTotals::add(const BinRecord& r) {
   sampled_flow += r.sampled_flow;
   sampled_iot += r.sampled_iot;
   parse_errors += r.parse_errors;
+  new_flows += r.new_flows;
 }
 
 namespace {
@@ -117,9 +118,25 @@ ojson stats_to_json(const StatsSnapshot& s) {
                     {"ip_packets", b.ip_packets},
                     {"sampled_flow", b.sampled_flow},
                     {"sampled_iot", b.sampled_iot},
-                    {"parse_errors", b.parse_errors}});
+                    {"parse_errors", b.parse_errors},
+                    {"new_flows", b.new_flows}});
   }
   doc["bins"] = std::move(bins);
+  ojson fsets = ojson::array();
+  for (auto fs : c.flowtree.feature_sets) fsets.push_back(std::string(flowtree::feature_set_name(fs)));
+  doc["flowtrees"] = {{"feature_sets", fsets},
+                      {"node_budget", c.flowtree.node_budget},
+                      {"port_node_budget", c.flowtree.port_node_budget},
+                      {"insert_probability", c.flowtree.insert_probability},
+                      {"protocol_key", c.flowtree.protocol_key},
+                      {"rollup_seconds", c.flowtree.rollup_seconds},
+                      {"bins_completed", s.flow.bins_completed},
+                      {"rollups_completed", s.flow.rollups_completed},
+                      {"late_records", s.flow.late_records},
+                      {"forced_completions", s.flow.forced_completions},
+                      {"trees_written", s.store.trees_written},
+                      {"tree_bytes_written", s.store.bytes_written},
+                      {"tree_write_errors", s.store.write_errors}};
   doc["control"] = {{"bins_received", s.control.bins_received},
                     {"bins_evicted", s.control.bins_evicted},
                     {"alerts_emitted", s.control.alerts_emitted},

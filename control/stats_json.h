@@ -12,6 +12,8 @@
 #include <nlohmann/json.hpp>
 
 #include "control/config.h"
+#include "control/flow_summaries.h"
+#include "control/tree_store.h"
 #include "dataplane/bin_record.h"
 #include "dataplane/dpdk/port.h"
 #include "dataplane/worker_counters.h"
@@ -40,7 +42,7 @@ struct BinTotals {
   uint64_t end_ns = 0;
   uint64_t records = 0;  // worker records merged into this bin
   uint64_t packets = 0, bytes = 0, ip_packets = 0, sampled_flow = 0, sampled_iot = 0,
-           parse_errors = 0;
+           parse_errors = 0, new_flows = 0;
   void add(const BinRecord& r);
 };
 
@@ -59,6 +61,8 @@ struct StatsSnapshot {
   std::vector<WorkerSnapshot> workers;
   std::map<uint64_t, BinTotals> bins;
   ControlCounters control;
+  FlowSummaryCounters flow;
+  TreeStoreCounters store;
 };
 
 nlohmann::ordered_json stats_to_json(const StatsSnapshot& s);

@@ -5,6 +5,9 @@
 #pragma once
 
 #include <cstdint>
+#include <vector>
+
+#include "dataplane/flowtree/flowtree.h"
 
 namespace haystack {
 
@@ -18,12 +21,18 @@ struct BinRecord {
   uint64_t sampled_flow = 0;
   uint64_t sampled_iot = 0;
   uint64_t parse_errors = 0;
+  uint64_t new_flows = 0;
 
+  // One tree per enabled feature set (config order), sized at startup. Control empties
+  // them before handing the record back, so a worker always receives empty trees.
+  std::vector<flowtree::Flowtree> trees;
+
+  // Resets the scalar fields; the trees are left alone (see above).
   void reset(uint32_t w, uint64_t start, uint64_t end) {
-    *this = BinRecord{};
     worker = w;
     start_ns = start;
     end_ns = end;
+    packets = bytes = ip_packets = sampled_flow = sampled_iot = parse_errors = new_flows = 0;
   }
 };
 

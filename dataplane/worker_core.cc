@@ -1,15 +1,21 @@
 #include "dataplane/worker_core.h"
 
+#include <stdexcept>
+
 namespace haystack {
 
 WorkerCore::WorkerCore(uint32_t worker_id, uint32_t queues, const SamplingConfig& s,
-                       uint64_t bin_ns, BinExchange& exchange, WorkerCounters& counters)
+                       uint64_t bin_ns, BinExchange& exchange, WorkerCounters& counters,
+                       uint32_t flow_set_capacity)
     : id_(worker_id),
       hash_mode_(s.method == SampleMethod::kHash),
       hash_seed_(s.hash_seed),
       clock_(bin_ns),
       exchange_(exchange),
-      c_(counters) {
+      c_(counters),
+      flows_(flow_set_capacity) {
+  bin_ = exchange_.acquire();
+  if (bin_ == nullptr) throw std::runtime_error("worker core: bin record pool is empty");
   flow_samplers_.assign(queues == 0 ? 1 : queues, Sampler(s.method, s.flow_rate, s.hash_seed));
   iot_samplers_.assign(queues == 0 ? 1 : queues, Sampler(s.method, s.iot_rate, s.hash_seed));
 }
@@ -70,6 +76,17 @@ PacketVerdict WorkerCore::on_packet(uint32_t queue, const uint8_t* data, uint32_
   if (v.flow_sampled) {
     c_.sampled_flow.add();
     bin_->sampled_flow++;
+    uint32_t new_flow = 0;
+    switch (flows_.insert(flow_tuple_hash(pkt))) {
+      case FlowSet::Result::kNew:
+        new_flow = 1;
+        c_.new_flows.add();
+        bin_->new_flows++;
+        break;
+      case FlowSet::Result::kFull: c_.flow_set_full.add(); break;
+      case FlowSet::Result::kSeen: break;
+    }
+    for (auto& t : bin_->trees) t.add(pkt, wire_len, new_flow);
   }
   if (v.iot_sampled) {
     c_.sampled_iot.add();
@@ -95,13 +112,7 @@ void WorkerCore::roll_bin(uint64_t ts_ns) {
     bin_->end_ns = clock_.current_end();
     return;
   }
-  if (bin_ == nullptr) {
-    bin_ = exchange_.acquire();
-    if (bin_ == nullptr) {
-      c_.bin_pool_empty.add();
-      bin_ = &spare_;
-    }
-  }
+  flows_.clear();
   bin_->reset(id_, clock_.current_start(), clock_.current_end());
 }
 
@@ -112,15 +123,6 @@ bool WorkerCore::publish_current() {
   if (fresh == nullptr) {
     c_.bin_pool_empty.add();
     return false;
-  }
-  if (bin_ == &spare_) {
-    *fresh = spare_;  // the spare cannot travel; move its contents into a pool record
-    bin_ = fresh;
-    fresh = exchange_.acquire();
-    if (fresh == nullptr) {
-      c_.bin_pool_empty.add();
-      return false;
-    }
   }
   if (!exchange_.publish(bin_)) {
     exchange_.release(fresh);

@@ -8,6 +8,7 @@
 
 #include "dataplane/bin_clock.h"
 #include "dataplane/bin_record.h"
+#include "dataplane/flow_set.h"
 #include "dataplane/parser.h"
 #include "dataplane/sampler.h"
 #include "dataplane/worker_counters.h"
@@ -31,8 +32,11 @@ struct PacketVerdict {
 
 class WorkerCore {
  public:
+  // Takes the first record from `exchange` (throws std::runtime_error if there is none).
+  // flow_set_capacity bounds the distinct 5-tuples tracked per bin (0: flows not counted).
   WorkerCore(uint32_t worker_id, uint32_t queues, const SamplingConfig& sampling,
-             uint64_t bin_ns, BinExchange& exchange, WorkerCounters& counters);
+             uint64_t bin_ns, BinExchange& exchange, WorkerCounters& counters,
+             uint32_t flow_set_capacity = 0);
 
   // Processes one frame received on local queue index `queue` at time `ts_ns`.
   PacketVerdict on_packet(uint32_t queue, const uint8_t* data, uint32_t caplen,
@@ -59,7 +63,7 @@ class WorkerCore {
   BinExchange& exchange_;
   WorkerCounters& c_;
   BinRecord* bin_ = nullptr;
-  BinRecord spare_;  // used only when the pool is empty at start
+  FlowSet flows_;
 };
 
 }  // namespace haystack

@@ -34,6 +34,8 @@ namespace haystack {
   X(parse_errors, "frames rejected by the parser (sum of all reasons)")                    \
   X(sampled_flow, "IP packets kept by the flow-summary sampler")                           \
   X(sampled_iot, "IP packets kept by the IoT-matching sampler")                            \
+  X(new_flows, "distinct 5-tuples first seen in their bin among flow-sampled packets")      \
+  X(flow_set_full, "flow-sampled packets whose 5-tuple could not be tracked (not counted as new flows)") \
   X(late_packets, "packets with a timestamp before the open bin, counted in the open bin") \
   X(missing_timestamp, "packet-clock frames without a driver timestamp (wall clock used)") \
   X(bins_closed, "bins closed and handed to control")                                      \

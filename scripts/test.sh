@@ -27,7 +27,7 @@ else
   echo "build failed"; status=1
 fi
 
-if build build-asan -Ddaemon=false -Db_sanitize=address,undefined -Db_lundef=false; then
+if build build-asan -Ddaemon=false --buildtype=debug -Db_sanitize=address,undefined -Db_lundef=false; then
   UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
     meson test -C build-asan --print-errorlogs --suite unit || status=1
 else

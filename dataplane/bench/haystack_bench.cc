@@ -598,8 +598,7 @@ double testpmd_mpps(const Options& o, const std::vector<std::string>& args) {
   std::string out;
   size_t scanned = 0;  // output before this offset is parsed, line by line
   std::vector<double> pps;
-  const auto start = Clock::now();
-  auto deadline = start + std::chrono::seconds(60);  // startup limit until the first sample
+  auto deadline = Clock::now() + std::chrono::seconds(60);  // startup limit until the first sample
   bool interrupted = false, killed = false;
   for (;;) {
     auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());

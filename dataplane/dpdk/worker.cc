@@ -34,8 +34,13 @@ uint64_t wall_clock_ns() {
   return g_wall_base_ns + uint64_t((__uint128_t)d * 1'000'000'000ULL / g_tsc_hz);
 }
 
-RingBinExchange::RingBinExchange(uint32_t worker_id, uint32_t ring_size, uint32_t records)
+RingBinExchange::RingBinExchange(uint32_t worker_id, uint32_t ring_size, uint32_t records,
+                                 const std::vector<flowtree::FlowtreeConfig>& trees)
     : records_(records) {
+  for (auto& r : records_) {
+    r.trees.reserve(trees.size());
+    for (const auto& c : trees) r.trees.emplace_back(c);
+  }
   auto name = [&](const char* what) { return fmt::format("hs_{}_{}", what, worker_id); };
   // RING_F_EXACT_SZ: capacity is exactly ring_size even when it is not a power of two.
   unsigned flags = RING_F_SP_ENQ | RING_F_SC_DEQ | RING_F_EXACT_SZ;
@@ -87,7 +92,7 @@ void RingBinExchange::give_back(BinRecord* rec) {
 Worker::Worker(const WorkerSpec& spec, RingBinExchange& exchange)
     : spec_(spec),
       core_(spec.worker_id, uint32_t(spec.queues.size()), spec.sampling, spec.bin_ns, exchange,
-            counters_) {}
+            counters_, spec.flow_set_capacity) {}
 
 int Worker::run(const std::atomic<bool>& stop) {
   constexpr uint32_t kMaxBurst = 512;

@@ -20,7 +20,9 @@ namespace haystack {
 // The two rings between one worker and control, plus the record pool behind them.
 class RingBinExchange final : public BinExchange {
  public:
-  RingBinExchange(uint32_t worker_id, uint32_t ring_size, uint32_t records);
+  // Every record gets one empty tree per entry of `trees` (per-core Flowtrees).
+  RingBinExchange(uint32_t worker_id, uint32_t ring_size, uint32_t records,
+                  const std::vector<flowtree::FlowtreeConfig>& trees = {});
   ~RingBinExchange() override;
   RingBinExchange(const RingBinExchange&) = delete;
   RingBinExchange& operator=(const RingBinExchange&) = delete;
@@ -62,6 +64,7 @@ struct WorkerSpec {
   bool packet_clock = false;
   SamplingConfig sampling;
   uint64_t bin_ns = 60'000'000'000ULL;
+  uint32_t flow_set_capacity = 0;  // distinct 5-tuples tracked per bin
 };
 
 class Worker {

@@ -14,37 +14,6 @@ namespace {
 constexpr std::array<std::string_view, kFeatureSetCount> kNames = {
     "SI", "DI", "SP", "DP", "SIDI", "SPDP", "SISP", "SIDP", "DISP", "DIDP", "FULL"};
 
-// Clears all bits of a 128-bit big-endian address after the first `keep` bits
-// (two 64-bit masks: this runs once per level on the insertion walk).
-void mask_bits(std::array<uint8_t, 16>& a, int keep) {
-  uint64_t hi, lo;
-  std::memcpy(&hi, a.data(), 8);
-  std::memcpy(&lo, a.data() + 8, 8);
-  hi = __builtin_bswap64(hi);
-  lo = __builtin_bswap64(lo);
-  auto mask = [](int bits) { return bits <= 0 ? 0 : bits >= 64 ? ~0ull : ~0ull << (64 - bits); };
-  hi = __builtin_bswap64(hi & mask(keep));
-  lo = __builtin_bswap64(lo & mask(keep - 64));
-  std::memcpy(a.data(), &hi, 8);
-  std::memcpy(a.data() + 8, &lo, 8);
-}
-
-// Generalises one IP feature to `depth` (see the table in feature_set.h).
-void generalise_ip(std::array<uint8_t, 16>& a, Family& fam, int depth) {
-  if (fam == Family::kAny) return;
-  if (depth >= kIpSteps) {
-    a = {};
-    fam = Family::kAny;
-    return;
-  }
-  mask_bits(a, fam == Family::kV4 ? 96 + (32 - depth) : 128 - kIpv6StepBits * depth);
-}
-
-uint16_t mask_port(uint16_t p, int depth) {
-  const int len = port_prefix_len(depth);
-  return len == 0 ? 0 : uint16_t(p & (0xffffu << (16 - len)));
-}
-
 void set_ip(std::array<uint8_t, 16>& out, Family& fam, const IpAddr& a) {
   out = a.b;
   if (a.v4) {
@@ -177,16 +146,6 @@ FlowKey Hierarchy::leaf(const ParsedPacket& p) const {
   return leaf(p.src, p.dst, p.has_ports ? p.sport : 0, p.has_ports ? p.dport : 0, p.proto);
 }
 
-FlowKey Hierarchy::ancestor(const FlowKey& k, int depth) const {
-  FlowKey a = k;
-  a.depth = uint8_t(depth);
-  generalise_ip(a.src, a.src_fam, depth);
-  generalise_ip(a.dst, a.dst_fam, depth);
-  a.sport = mask_port(a.sport, depth);
-  a.dport = mask_port(a.dport, depth);
-  if (depth >= root_depth_) a.proto = 0;
-  return a;
-}
 
 bool Hierarchy::valid(const FlowKey& k) const {
   if (k.depth > root_depth_) return false;

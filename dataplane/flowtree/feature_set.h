@@ -16,6 +16,7 @@
 #pragma once
 
 #include <array>
+#include <bit>
 #include <cstdint>
 #include <cstring>
 #include <optional>
@@ -63,8 +64,44 @@ int ip_prefix_len(Family fam, int depth);
 // Prefix length of a port feature at a depth (16..0).
 int port_prefix_len(int depth);
 
+namespace detail {
+// Per-level masks of the joined hierarchy, computed at compile time.
+// ip[family][depth]: the address bits an IP feature keeps at depth < kIpSteps, as two
+// 64-bit words in memory (network) byte order; all zero for Family::kAny.
+// port[depth]: the port bits kept at depth 0..16.
+struct MaskTables {
+  uint64_t ip[3][kIpSteps][2];
+  uint16_t port[kPortSteps + 1];
+};
+constexpr uint64_t be_mask(int bits) {
+  const uint64_t m = bits <= 0 ? 0 : bits >= 64 ? ~0ull : ~0ull << (64 - bits);
+  return std::endian::native == std::endian::little ? __builtin_bswap64(m) : m;
+}
+constexpr MaskTables make_masks() {
+  MaskTables t{};
+  for (int d = 0; d < kIpSteps; ++d) {
+    const int v4 = 96 + (32 - d), v6 = 128 - kIpv6StepBits * d;
+    t.ip[int(Family::kV4)][d][0] = be_mask(v4);
+    t.ip[int(Family::kV4)][d][1] = be_mask(v4 - 64);
+    t.ip[int(Family::kV6)][d][0] = be_mask(v6);
+    t.ip[int(Family::kV6)][d][1] = be_mask(v6 - 64);
+  }
+  for (int d = 0; d <= kPortSteps; ++d) t.port[d] = uint16_t(d >= kPortSteps ? 0 : (0xffffu << d) & 0xffffu);
+  return t;
+}
+inline constexpr MaskTables kMasks = make_masks();
+}  // namespace detail
+
 // The hierarchy of one tree: which features form the key and whether the protocol does.
 class Hierarchy {
+  static void mask_ip(std::array<uint8_t, 16>& a, Family fam, int depth) {
+    uint64_t w[2];
+    std::memcpy(w, a.data(), 16);
+    w[0] &= detail::kMasks.ip[int(fam)][depth][0];
+    w[1] &= detail::kMasks.ip[int(fam)][depth][1];
+    std::memcpy(a.data(), w, 16);
+  }
+
  public:
   explicit Hierarchy(FeatureSet fs = FeatureSet::FULL, bool with_proto = false);
 
@@ -83,8 +120,25 @@ class Hierarchy {
   // Leaf key from a parsed packet (ports are 0 when the packet has none).
   FlowKey leaf(const ParsedPacket& p) const;
 
-  // The ancestor of k at `depth` (k.depth <= depth <= root_depth()).
-  FlowKey ancestor(const FlowKey& k, int depth) const;
+  // The ancestor of k at `depth` (k.depth <= depth <= root_depth()). A few masks from a
+  // precomputed per-level table: the insertion walk calls this once per level.
+  FlowKey ancestor(const FlowKey& k, int depth) const {
+    FlowKey a = k;
+    a.depth = uint8_t(depth);
+    if (depth >= kIpSteps) {
+      a.src = {};
+      a.dst = {};
+      a.src_fam = a.dst_fam = Family::kAny;
+    } else {
+      mask_ip(a.src, a.src_fam, depth);
+      mask_ip(a.dst, a.dst_fam, depth);
+    }
+    const uint16_t pm = detail::kMasks.port[depth < kPortSteps ? depth : kPortSteps];
+    a.sport &= pm;
+    a.dport &= pm;
+    if (depth >= root_depth_) a.proto = 0;
+    return a;
+  }
   // The hierarchy parent (one step up). Precondition: k is not the root.
   FlowKey parent(const FlowKey& k) const { return ancestor(k, k.depth + 1); }
   // True if b ⊆ a in the hierarchy (a is b or an ancestor of b).

@@ -9,20 +9,19 @@ namespace haystack::flowtree {
 
 namespace {
 
-__extension__ typedef unsigned __int128 u128;
-
-// wyhash-style multiply-fold: one 64x64->128 multiply mixes two words.
-inline uint64_t mum(uint64_t a, uint64_t b) {
-  const u128 r = u128(a) * b;
-  return uint64_t(r) ^ uint64_t(r >> 64);
-}
-
 uint64_t splitmix64(uint64_t& s) {
   uint64_t z = (s += 0x9e3779b97f4a7c15ull);
   z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
   z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
   return z ^ (z >> 31);
 }
+
+// compress_to() finds its popularity threshold with a histogram when it is below this
+// (the common case: most removed nodes have tiny counts), else with nth_element.
+constexpr uint32_t kSmallValues = 4096;
+constexpr int kTagBucketBits = 12;
+constexpr uint32_t kTagBuckets = 1u << kTagBucketBits;
+static_assert(kTagBuckets <= kSmallValues, "hist_ holds both histograms");
 
 int64_t abs_metric(const Counters& c, Metric m) {
   const int64_t v = metric(c, m);
@@ -33,15 +32,6 @@ int64_t abs_metric(const Counters& c, Metric m) {
 
 uint32_t default_budget(FeatureSet fs) {
   return (fs == FeatureSet::SP || fs == FeatureSet::DP) ? 10000 : 40000;
-}
-
-uint64_t Flowtree::hash(const FlowKey& k) {
-  uint64_t w[5];
-  std::memcpy(w, &k, sizeof w);
-  // Three independent multiplies (good ILP); the 5th word carries ports/proto/depth.
-  return mum(w[0] ^ 0xa0761d6478bd642full, w[1] ^ 0xe7037ed1a0b428dbull) ^
-         mum(w[2] ^ 0x8ebc6af09c88c6e3ull, w[3] ^ 0x589965cc75374cc3ull) ^
-         mum(w[4] ^ 0x1d8e4e27c47d124full, 0x9e3779b97f4a7c15ull);
 }
 
 Flowtree::Flowtree(const FlowtreeConfig& cfg) : cfg_(cfg), h_(cfg.feature_set, cfg.with_proto) {
@@ -62,6 +52,12 @@ Flowtree::Flowtree(const FlowtreeConfig& cfg) : cfg_(cfg), h_(cfg.feature_set, c
   order_.resize(cfg_.budget);
   scratch_.resize(cfg_.budget);
   scratch2_.resize(cfg_.budget);
+  mark_.assign(cfg_.budget, 0);
+  dmask_.assign(cfg_.budget, 0);
+  prev_.assign(cfg_.budget, kNone);
+  hist_.resize(kSmallValues);
+  vals_.resize(cfg_.budget);
+  by_depth_.resize(cfg_.budget);
   slots_.resize(std::bit_ceil(size_t(cfg_.budget) * 2));
   slot_mask_ = slots_.size() - 1;
 
@@ -86,16 +82,42 @@ void Flowtree::index_insert(uint32_t node, uint64_t hv) {
   size_t s = tag & slot_mask_;
   while (slots_[s].node != kNone) s = (s + 1) & slot_mask_;
   slots_[s] = Slot{tag, node};
+  nodes_[node].slot = uint32_t(s);
 }
 
-void Flowtree::rebuild_index() {
-  std::fill(slots_.begin(), slots_.end(), Slot{});
-  for (uint32_t i = 0; i < size_; ++i) index_insert(i, hash(nodes_[i].key));
+void Flowtree::index_erase(size_t s) {
+  // Backward-shift deletion: pull later entries of the cluster into the gap when their
+  // home slot does not lie between the gap and their position.
+  size_t gap = s;
+  for (size_t j = (s + 1) & slot_mask_; slots_[j].node != kNone; j = (j + 1) & slot_mask_) {
+    const size_t home = slots_[j].tag & slot_mask_;
+    if (((j - home) & slot_mask_) >= ((j - gap) & slot_mask_)) {
+      slots_[gap] = slots_[j];
+      nodes_[slots_[gap].node].slot = uint32_t(gap);
+      gap = j;
+    }
+  }
+  slots_[gap] = Slot{};
+}
+
+void Flowtree::depth_order(uint32_t* out) const {
+  uint32_t pos[64] = {};
+  for (size_t i = 0; i < size_; ++i) ++pos[nodes_[i].key.depth];
+  uint32_t sum = 0;
+  for (uint32_t& p : pos) {
+    const uint32_t c = p;
+    p = sum;
+    sum += c;
+  }
+  for (uint32_t i = 0; i < size_; ++i) out[pos[nodes_[i].key.depth]++] = i;
 }
 
 void Flowtree::link_child(uint32_t parent, uint32_t child) const {
+  const uint32_t first = nodes_[parent].first_child;
   nodes_[child].parent = parent;
-  nodes_[child].next_sibling = nodes_[parent].first_child;
+  nodes_[child].next_sibling = first;
+  prev_[child] = kNone;
+  if (first != kNone) prev_[first] = child;
   nodes_[parent].first_child = child;
 }
 
@@ -104,9 +126,12 @@ uint32_t Flowtree::insert_under(uint32_t parent, const FlowKey& key, uint64_t hv
   nodes_[idx] = Node{};
   nodes_[idx].key = key;
   // A leaf (depth 0) covers nothing else, so the common insertion needs no re-link.
-  if (key.depth > 0 && !(nodes_[parent].mark & kDirty)) {
-    nodes_[parent].mark |= kDirty;
-    dirty_.push_back(parent);
+  if (key.depth > 0) {
+    if (!(mark_[parent] & kDirty)) {
+      mark_[parent] |= kDirty;
+      dirty_.push_back(parent);
+    }
+    dmask_[parent] |= 1ull << key.depth;
   }
   link_child(parent, idx);
   index_insert(idx, hv);
@@ -123,17 +148,35 @@ void Flowtree::ensure_room(uint32_t n) {
 void Flowtree::add_new(const FlowKey& key, uint64_t hv, const Counters& c) {
   // Worst case this inserts the key plus every level up to (not incl.) the root.
   ensure_room(uint32_t(h_.root_depth() - key.depth));
+  // Walk up to the first existing ancestor (the root at worst), flipping a coin for each
+  // missing level. Levels are generalised and hashed kAhead at a time and their index
+  // slots prefetched, so the probes of one block overlap their cache misses.
+  constexpr int kAhead = 8;
+  const int root = h_.root_depth();
+  FlowKey lv[kAhead];
+  uint64_t lh[kAhead];
   FlowKey chain[64];
+  uint64_t chash[64];
   int m = 0;
   uint32_t anc = kNone;
-  for (int d = key.depth + 1; d <= h_.root_depth(); ++d) {
-    const FlowKey a = h_.ancestor(key, d);
-    anc = find(a);
-    if (anc != kNone) break;
-    if (coin()) chain[m++] = a;
+  for (int d0 = key.depth + 1; anc == kNone; d0 += kAhead) {
+    const int n = std::min(kAhead, root - d0 + 1);
+    for (int j = 0; j < n; ++j) {
+      lv[j] = h_.ancestor(key, d0 + j);
+      lh[j] = hash(lv[j]);
+      __builtin_prefetch(&slots_[uint32_t(lh[j]) & slot_mask_]);
+    }
+    for (int j = 0; j < n; ++j) {
+      anc = find(lv[j], lh[j]);
+      if (anc != kNone) break;
+      if (coin()) {
+        chain[m] = lv[j];
+        chash[m++] = lh[j];
+      }
+    }
   }
   // Insert top-down so that each new node re-links the children it covers.
-  for (int j = m - 1; j >= 0; --j) anc = insert_under(anc, chain[j], hash(chain[j]));
+  for (int j = m - 1; j >= 0; --j) anc = insert_under(anc, chain[j], chash[j]);
   const uint32_t leaf = insert_under(anc, key, hv);
   nodes_[leaf].comp_pop += c;
 }
@@ -158,17 +201,25 @@ uint32_t Flowtree::nearest(const FlowKey& key) const {
 }
 
 void Flowtree::relink_dirty() const {
+  // Parents are processed in the order they became dirty, so a parent comes before the
+  // intermediates inserted below it and nested chains cascade downwards. A child can only
+  // move to a node inserted below its parent since the last sync, so only the depths in
+  // the parent's dmask_ need probing (nearest first).
   for (uint32_t a : dirty_) {
-    nodes_[a].mark &= ~kDirty;
-    const int top = nodes_[a].key.depth;
+    mark_[a] &= uint8_t(~kDirty);
+    const uint64_t levels = dmask_[a];
+    dmask_[a] = 0;
     uint32_t prev = kNone;
     for (uint32_t c = nodes_[a].first_child; c != kNone;) {
       const uint32_t next = nodes_[c].next_sibling;
-      // Nearest existing ancestor of c below a, if any (new intermediates included).
+      const FlowKey& ck = nodes_[c].key;
       uint32_t to = kNone;
-      for (int d = nodes_[c].key.depth + 1; d < top && to == kNone; ++d) to = find(h_.ancestor(nodes_[c].key, d));
+      for (uint64_t l = levels & ~((2ull << ck.depth) - 1); l != 0 && to == kNone; l &= l - 1) {
+        to = find(h_.ancestor(ck, std::countr_zero(l)));
+      }
       if (to != kNone) {
         (prev == kNone ? nodes_[a].first_child : nodes_[prev].next_sibling) = next;
+        if (next != kNone) prev_[next] = prev;
         link_child(to, c);
       } else {
         prev = c;
@@ -210,30 +261,104 @@ std::span<const uint32_t> Flowtree::preorder() const {
 }
 
 void Flowtree::stats() const {
-  const auto ord = preorder();
-  for (uint32_t i : ord) pop_[i] = nodes_[i].comp_pop;
-  for (size_t j = ord.size(); j-- > 1;) pop_[nodes_[ord[j]].parent] += pop_[ord[j]];
+  // Children are shallower than their parents, so visiting nodes by ascending depth
+  // aggregates bottom-up from the parent links alone (no pointer-chasing tree walk).
+  sync_links();
+  uint32_t* ord = by_depth_.data();
+  depth_order(ord);
+  for (size_t i = 0; i < size_; ++i) pop_[i] = nodes_[i].comp_pop;
+  for (size_t j = 0; j + 1 < size_; ++j) pop_[nodes_[ord[j]].parent] += pop_[ord[j]];  // root is last
   stats_valid_ = true;
+}
+
+void Flowtree::select_by_hash(uint64_t* cand, size_t nc, size_t need) {
+  // Final tie-break of compress: among nodes of equal popularity and depth, remove those
+  // with the smallest key hash (then key bytes). Unlike the node index it does not depend
+  // on the pool layout, so a deserialized copy compresses exactly like the original.
+  // Radix step on the top 12 tag bits, then nth_element inside one bucket.
+  auto mark = [&](uint64_t c) { mark_[uint32_t(c)] = kRemove; };
+  if (need >= nc) {
+    for (size_t j = 0; j < nc; ++j) mark(cand[j]);
+    return;
+  }
+  if (need == 0) return;
+  uint32_t* hist = hist_.data();
+  std::fill(hist, hist + kTagBuckets, 0u);
+  for (size_t j = 0; j < nc; ++j) ++hist[cand[j] >> (64 - kTagBucketBits)];
+  uint32_t b = 0;
+  while (need >= hist[b]) need -= hist[b++];  // need < nc, so b stays in range
+  size_t nb = 0;
+  for (size_t j = 0; j < nc; ++j) {
+    const uint64_t bucket = cand[j] >> (64 - kTagBucketBits);
+    if (bucket < b) mark(cand[j]);
+    else if (bucket == b) cand[nb++] = cand[j];
+  }
+  if (need == 0) return;
+  auto less = [&](uint64_t x, uint64_t y) {
+    if ((x >> 32) != (y >> 32)) return (x >> 32) < (y >> 32);
+    return std::memcmp(&nodes_[uint32_t(x)].key, &nodes_[uint32_t(y)].key, sizeof(FlowKey)) < 0;
+  };
+  std::nth_element(cand, cand + need - 1, cand + nb, less);
+  for (size_t j = 0; j < need; ++j) mark(cand[j]);
 }
 
 void Flowtree::compress_to(uint32_t target) {
   target = std::max<uint32_t>(target, 1);
   if (size_ <= target) return;
   stats();
-  // Choose the (size - target) least popular non-root nodes; ties remove deeper (more
-  // specific) nodes first, then by index so the choice is deterministic.
-  const size_t m = size_ - target;
-  uint32_t* cand = scratch_.data();
-  for (uint32_t i = 1; i < size_; ++i) cand[i - 1] = i;
+  // Remove the m least popular non-root nodes in the order (|pop|, depth, index): ties
+  // remove deeper (more specific) nodes first, then lower indices, so the choice is
+  // deterministic. Instead of sorting, find the threshold value T (histogram of small
+  // values, nth_element over the rest), then the depth cut among the nodes at T.
+  const size_t n = size_, m = n - target;
   const Metric r = cfg_.rank;
-  auto less = [&](uint32_t a, uint32_t b) {
-    const int64_t pa = abs_metric(pop_[a], r), pb = abs_metric(pop_[b], r);
-    if (pa != pb) return pa < pb;
-    if (nodes_[a].key.depth != nodes_[b].key.depth) return nodes_[a].key.depth < nodes_[b].key.depth;
-    return a < b;
-  };
-  std::nth_element(cand, cand + m - 1, cand + size_ - 1, less);
-  for (size_t j = 0; j < m; ++j) nodes_[cand[j]].mark = kRemove;
+  uint32_t* hist = hist_.data();
+  std::fill(hist, hist + kSmallValues, 0u);
+  for (size_t i = 1; i < n; ++i) {
+    const int64_t v = abs_metric(pop_[i], r);
+    if (v < int64_t(kSmallValues)) ++hist[v];
+  }
+  int64_t thr = -1;
+  size_t below = 0;  // nodes with value < thr
+  for (uint32_t v = 0; v < kSmallValues; ++v) {
+    if (below + hist[v] >= m) {
+      thr = v;
+      break;
+    }
+    below += hist[v];
+  }
+  if (thr < 0) {
+    size_t nb = 0;
+    for (size_t i = 1; i < n; ++i) {
+      const int64_t v = abs_metric(pop_[i], r);
+      if (v >= int64_t(kSmallValues)) vals_[nb++] = v;
+    }
+    const size_t k = m - below;  // rank (1-based) of thr among the large values
+    std::nth_element(vals_.begin(), vals_.begin() + ptrdiff_t(k - 1), vals_.begin() + ptrdiff_t(nb));
+    thr = vals_[k - 1];
+    for (size_t j = 0; j < nb; ++j) below += vals_[j] < thr;
+  }
+  size_t need = m - below;  // to remove among the nodes with value == thr
+  uint32_t dh[64] = {};
+  for (size_t i = 1; i < n; ++i) {
+    if (abs_metric(pop_[i], r) == thr) ++dh[nodes_[i].key.depth];
+  }
+  int cut = 0;  // remove all of value thr below depth `cut`, `need` of those at `cut`
+  while (need > dh[cut]) need -= dh[cut++];
+  // Mark everything below the cut; collect the nodes at the cut as (hash tag, index).
+  uint64_t* cand = reinterpret_cast<uint64_t*>(vals_.data());
+  size_t nc = 0;
+  for (size_t i = 1; i < n; ++i) {
+    const int64_t v = abs_metric(pop_[i], r);
+    if (v > thr) continue;
+    const int d = nodes_[i].key.depth;
+    if (v < thr || d < cut) {
+      mark_[i] = kRemove;
+    } else if (d == cut) {
+      cand[nc++] = uint64_t(slots_[nodes_[i].slot].tag) << 32 | i;
+    }
+  }
+  select_by_hash(cand, nc, need);
   remove_marked();
 }
 
@@ -244,7 +369,7 @@ void Flowtree::compress(int64_t thresh_comp_pop, int64_t thresh_pop) {
     const bool leaf = nodes_[i].first_child == kNone;
     if ((leaf && abs_metric(nodes_[i].comp_pop, cfg_.rank) < thresh_comp_pop) ||
         abs_metric(pop_[i], cfg_.rank) < thresh_pop) {
-      nodes_[i].mark = kRemove;
+      mark_[i] = kRemove;
       any = true;
     }
   }
@@ -252,44 +377,69 @@ void Flowtree::compress(int64_t thresh_comp_pop, int64_t thresh_pop) {
 }
 
 void Flowtree::remove_marked() {
+  sync_links();
   const bool had_stats = stats_valid_;
-  const auto ord = preorder();
-  nodes_[kRoot].mark = 0;
-  uint32_t* up = scratch_.data();
-  uint32_t* dest = scratch2_.data();
-  // 1. Surviving ancestor of every node (pre-order: parents come first); removed nodes
-  //    hand their comp_pop to it, so the pop of every survivor is unchanged.
-  for (size_t j = 1; j < ord.size(); ++j) {
-    const uint32_t i = ord[j], p = nodes_[i].parent;
-    up[i] = nodes_[p].mark ? up[p] : p;
-    if (nodes_[i].mark) nodes_[up[i]].comp_pop += nodes_[i].comp_pop;
-  }
-  // 2. New positions: survivors in pre-order (root stays 0), removed nodes after them.
-  uint32_t k = 0;
-  for (uint32_t i : ord) if (!nodes_[i].mark) dest[i] = k++;
-  uint32_t g = k;
-  for (uint32_t i : ord) if (nodes_[i].mark) dest[i] = g++;
-  // 3. Parent links in new positions; child lists are rebuilt below.
-  for (uint32_t i : ord) {
-    if (nodes_[i].mark) continue;
-    nodes_[i].parent = i == kRoot ? kNone : dest[up[i]];
-    nodes_[i].first_child = nodes_[i].next_sibling = kNone;
-  }
-  // 4. Apply the permutation in place (each swap settles one node).
-  for (uint32_t i = 0; i < size_; ++i) {
-    while (dest[i] != i) {
-      const uint32_t j = dest[i];
-      std::swap(nodes_[i], nodes_[j]);
-      std::swap(pop_[i], pop_[j]);
-      std::swap(dest[i], dest[j]);
+  const uint32_t n = uint32_t(size_);
+  mark_[kRoot] = 0;
+  uint32_t* ord = by_depth_.data();
+  depth_order(ord);
+  uint32_t* remap = scratch2_.data();
+  // 1. Top-down (descending depth; ord[n - 1] is the root), so a removed node's parent is
+  //    already a survivor: hand it the comp_pop (the pop of every survivor is unchanged)
+  //    and splice the children into the removed node's place in the sibling list.
+  uint32_t removed = 0;
+  for (size_t j = n - 1; j-- > 0;) {
+    const uint32_t x = ord[j];
+    if (!mark_[x]) continue;
+    ++removed;
+    Node& nx = nodes_[x];
+    const uint32_t p = nx.parent, before = prev_[x], after = nx.next_sibling;
+    nodes_[p].comp_pop += nx.comp_pop;
+    uint32_t first = after, last = before;
+    if (nx.first_child != kNone) {
+      first = nx.first_child;
+      for (uint32_t c = first; c != kNone; c = nodes_[c].next_sibling) {
+        nodes_[c].parent = p;
+        last = c;
+      }
+      prev_[first] = before;
+      nodes_[last].next_sibling = after;
     }
+    (before == kNone ? nodes_[p].first_child : nodes_[before].next_sibling) = first;
+    if (after != kNone) prev_[after] = last;
   }
+  for (uint32_t i = 1; i < n; ++i) {
+    if (mark_[i]) index_erase(nodes_[i].slot);
+  }
+  // 2. Compaction plan: the last survivors fill the holes below the new size k.
+  const uint32_t k = n - removed;
+  for (uint32_t i = 0; i < n; ++i) remap[i] = i;
+  for (uint32_t i = 1, hi = n; i < k; ++i) {
+    if (!mark_[i]) continue;
+    do --hi; while (mark_[hi]);
+    remap[hi] = i;
+  }
+  // 3. Links of survivors in new positions, then the moves.
+  auto rm = [&](uint32_t v) { return v == kNone ? kNone : remap[v]; };
+  for (uint32_t i = 0; i < n; ++i) {
+    if (mark_[i]) continue;
+    Node& nd = nodes_[i];
+    nd.parent = rm(nd.parent);
+    nd.first_child = rm(nd.first_child);
+    nd.next_sibling = rm(nd.next_sibling);
+    prev_[i] = rm(prev_[i]);
+  }
+  for (uint32_t i = 1, hi = n; i < k; ++i) {
+    if (!mark_[i]) continue;
+    do --hi; while (mark_[hi]);
+    nodes_[i] = nodes_[hi];
+    pop_[i] = pop_[hi];
+    prev_[i] = prev_[hi];
+    slots_[nodes_[i].slot].node = i;
+  }
+  std::fill(mark_.begin(), mark_.begin() + n, uint8_t(0));
   size_ = k;
-  // 5. Children linked in position order: the new pre-order is the identity.
-  for (uint32_t i = k; i-- > 1;) link_child(nodes_[i].parent, i);
-  for (uint32_t i = 0; i < k; ++i) order_[i] = i;
-  order_valid_ = true;
-  rebuild_index();
+  order_valid_ = false;
   stats_valid_ = had_stats;
 }
 
@@ -362,8 +512,10 @@ std::string Flowtree::check() const {
     const std::string where = "node " + std::to_string(i) + " (" + h_.to_string(n.key) + "): ";
     if (!h_.valid(n.key)) return where + "invalid key";
     if (find(n.key) != i) return where + "index does not find it";
-    for (uint32_t c = n.first_child; c != kNone; c = nodes_[c].next_sibling) {
+    if (n.slot > slot_mask_ || slots_[n.slot].node != i) return where + "stale index slot";
+    for (uint32_t c = n.first_child, pc = kNone; c != kNone; pc = c, c = nodes_[c].next_sibling) {
       if (nodes_[c].parent != i) return where + "child with wrong parent link";
+      if (prev_[c] != pc) return where + "child with wrong previous-sibling link";
     }
     if (i == kRoot) continue;
     if (n.parent >= size_) return where + "bad parent index";

@@ -73,8 +73,8 @@ class Flowtree {
   static constexpr uint32_t kNone = std::numeric_limits<uint32_t>::max();
   static constexpr uint32_t kRoot = 0;  // the root is always node 0
   static constexpr uint32_t kMinBudget = 64;
-  static constexpr uint32_t kRemove = 1;
-  static constexpr uint32_t kDirty = 2;
+  static constexpr uint8_t kRemove = 1;
+  static constexpr uint8_t kDirty = 2;
 
   struct Node {
     FlowKey key;
@@ -82,7 +82,7 @@ class Flowtree {
     uint32_t parent = kNone;
     uint32_t first_child = kNone;
     uint32_t next_sibling = kNone;
-    uint32_t mark = 0;  // scratch: kRemove during compress, kDirty while in dirty_
+    uint32_t slot = 0;  // internal: position of the node's entry in the hash index
   };
 
   explicit Flowtree(const FlowtreeConfig& cfg = {});
@@ -118,8 +118,8 @@ class Flowtree {
   void stats() const;
   bool stats_valid() const { return stats_valid_; }
 
-  // Removes the lowest-pop nodes (by cfg.rank, |pop| so diffs work; ties: deeper first)
-  // until size() <= target. A removed node's comp_pop and children move to its tree
+  // Removes the lowest-pop nodes (by cfg.rank, |pop| so diffs work; ties: deeper first,
+  // then by key hash, independent of the pool layout) until size() <= target. A removed node's comp_pop and children move to its tree
   // parent, so the pop of every surviving node is unchanged.
   void compress_to(uint32_t target);
   void compress() { compress_to(target_size()); }
@@ -162,9 +162,23 @@ class Flowtree {
                              const std::vector<FlowKey>& keys, const std::vector<uint32_t>& parents,
                              const std::vector<Counters>& comp);
 
-  static uint64_t hash(const FlowKey& k);
+  static uint64_t hash(const FlowKey& k) {
+    uint64_t w[5];
+    std::memcpy(w, &k, sizeof w);
+    // Three independent multiplies (good ILP); the 5th word carries ports/proto/depth.
+    return mum(w[0] ^ 0xa0761d6478bd642full, w[1] ^ 0xe7037ed1a0b428dbull) ^
+           mum(w[2] ^ 0x8ebc6af09c88c6e3ull, w[3] ^ 0x589965cc75374cc3ull) ^
+           mum(w[4] ^ 0x1d8e4e27c47d124full, 0x9e3779b97f4a7c15ull);
+  }
 
  private:
+  // wyhash-style multiply-fold: one 64x64->128 multiply mixes two words.
+  static uint64_t mum(uint64_t a, uint64_t b) {
+    __extension__ typedef unsigned __int128 u128;
+    const u128 r = u128(a) * b;
+    return uint64_t(r) ^ uint64_t(r >> 64);
+  }
+
   struct Slot {
     uint32_t tag = 0;        // low 32 bits of the key hash (also gives the home slot)
     uint32_t node = kNone;   // kNone = empty
@@ -179,7 +193,11 @@ class Flowtree {
     }
   }
   void index_insert(uint32_t node, uint64_t hv);
-  void rebuild_index();
+  // Removes the entry at slot s (backward-shift deletion, no tombstones).
+  void index_erase(size_t s);
+  // Node indices sorted by key depth, ascending (leaves first, root last): children
+  // always precede their parents, so no child lists are needed to aggregate.
+  void depth_order(uint32_t* out) const;
   void add_new(const FlowKey& key, uint64_t hv, const Counters& c);
   // Inserts key as a child of tree node `parent`; the children of `parent` it covers move
   // below it at the next sync_links().
@@ -190,8 +208,13 @@ class Flowtree {
   }
   void relink_dirty() const;
   bool coin();
-  // Deletes every node with mark != 0 (never the root), compacting the pool.
+  // Deletes every node with mark_ == kRemove (never the root): each removed node's child
+  // list is spliced into its place in its parent's list (so the pre-order of survivors is
+  // unchanged) and the last survivors move into the holes. O(size) for a few cheap
+  // passes plus O(removed) index deletions and moves; no tree walk, no index rebuild.
   void remove_marked();
+  // Marks the `need` candidates (hash tag << 32 | node) with the smallest (tag, key).
+  void select_by_hash(uint64_t* cand, size_t nc, size_t need);
   void ensure_room(uint32_t n);
 
   FlowtreeConfig cfg_;
@@ -206,6 +229,9 @@ class Flowtree {
   // parent's (possibly thousands of) children on every intermediate insertion.
   mutable std::vector<Node> nodes_;
   mutable std::vector<uint32_t> dirty_;  // parents that gained an intermediate child
+  mutable std::vector<uint8_t> mark_;    // kRemove during compress, kDirty while in dirty_
+  mutable std::vector<uint64_t> dmask_;  // dirty parent: bit d set = new child at depth d
+  mutable std::vector<uint32_t> prev_;   // previous sibling (child lists are doubly linked)
   std::vector<Slot> slots_;   // open addressing, linear probing, load <= 1/2
   size_t slot_mask_ = 0;
 
@@ -214,6 +240,9 @@ class Flowtree {
   mutable std::vector<uint32_t> order_;
   mutable std::vector<uint32_t> scratch_;
   std::vector<uint32_t> scratch2_;
+  std::vector<uint32_t> hist_;  // compress: histogram of small popularity values
+  std::vector<int64_t> vals_;   // compress: popularity values too large for hist_
+  mutable std::vector<uint32_t> by_depth_;  // depth_order() output
   mutable bool stats_valid_ = false;
   mutable bool order_valid_ = false;
 };

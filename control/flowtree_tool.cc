@@ -1,0 +1,133 @@
+// haystack-flowtree: reads the Flowtree files haystackd persists (<state_dir>/flowtrees)
+// and answers questions about one of them: JSON dump, top-k, HHH, above-t, point query,
+// and heavy changers between two files.
+#include <CLI/CLI.hpp>
+
+#include <cstdio>
+#include <fstream>
+#include <iostream>
+#include <iterator>
+#include <optional>
+#include <string>
+
+#include "dataplane/flowtree/flowtree_io.h"
+#include "dataplane/flowtree/flowtree_queries.h"
+#include "haystack_version.h"
+
+using namespace haystack::flowtree;
+
+namespace {
+
+Flowtree load(const std::string& path) {
+  std::ifstream f(path, std::ios::binary);
+  if (!f) throw std::runtime_error(path + ": cannot open");
+  std::vector<uint8_t> bytes((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+  try {
+    return deserialize(bytes);
+  } catch (const FlowtreeFormatError& e) {
+    throw std::runtime_error(path + ": " + e.what());
+  }
+}
+
+Metric parse_metric(const std::string& m) {
+  if (m == "packets") return Metric::kPackets;
+  if (m == "bytes") return Metric::kBytes;
+  if (m == "flows") return Metric::kFlows;
+  throw std::runtime_error("--metric: expected packets, bytes or flows, got '" + m + "'");
+}
+
+nlohmann::json counters(const Counters& c) {
+  return {{"packets", c.packets}, {"bytes", c.bytes}, {"flows", c.flows}};
+}
+
+void print_ranked(const Flowtree& t, const std::vector<Ranked>& rows, bool json) {
+  if (json) {
+    nlohmann::json out = nlohmann::json::array();
+    for (const auto& r : rows) {
+      out.push_back({{"key", t.hierarchy().to_string(r.key)}, {"value", counters(r.value)}});
+    }
+    std::cout << out.dump(2) << "\n";
+    return;
+  }
+  std::printf("%-58s %14s %16s %12s\n", "node", "packets", "bytes", "flows");
+  for (const auto& r : rows) {
+    std::printf("%-58s %14lld %16lld %12lld\n", t.hierarchy().to_string(r.key).c_str(),
+                (long long)r.value.packets, (long long)r.value.bytes, (long long)r.value.flows);
+  }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"haystack-flowtree: inspect Flowtree files written by haystackd", "haystack-flowtree"};
+  app.set_version_flag("--version", std::string("haystack-flowtree ") + HAYSTACK_VERSION);
+  app.require_subcommand(1);
+  bool json = false;
+  std::string metric = "packets";
+  app.add_flag("--json", json, "machine-readable output");
+  app.add_option("--metric", metric, "ranking counter: packets, bytes or flows");
+
+  std::string file, file2, key;
+  size_t k = 10;
+  double phi = 0.01;
+  int64_t threshold = 0;
+  std::optional<int> depth;
+
+  auto* dump = app.add_subcommand("dump", "the whole tree as JSON");
+  dump->add_option("file", file, "tree file (.ftr)")->required();
+  auto* top = app.add_subcommand("top", "top-k hierarchical heavy hitters (or top-k at one level)");
+  top->add_option("file", file, "tree file (.ftr)")->required();
+  top->add_option("-k", k, "how many (default 10)");
+  top->add_option("--depth", depth, "rank nodes of this hierarchy level (0 = most specific)");
+  auto* hhh_cmd = app.add_subcommand("hhh", "hierarchical heavy hitters above phi * total");
+  hhh_cmd->add_option("file", file, "tree file (.ftr)")->required();
+  hhh_cmd->add_option("--phi", phi, "fraction of the total, e.g. 0.01")->required();
+  auto* above = app.add_subcommand("above", "every node with popularity >= T");
+  above->add_option("file", file, "tree file (.ftr)")->required();
+  above->add_option("-t,--threshold", threshold, "threshold")->required();
+  auto* q = app.add_subcommand("query", "estimate and bounds for one generalised flow");
+  q->add_option("file", file, "tree file (.ftr)")->required();
+  q->add_option("key", key, "e.g. '10.1.0.0/16|0/0' (features of the tree's set, '|'-separated)")
+      ->required();
+  auto* hc = app.add_subcommand("hc", "top-k heavy changers from BEFORE to AFTER");
+  hc->add_option("before", file, "earlier tree file")->required();
+  hc->add_option("after", file2, "later tree file")->required();
+  hc->add_option("-k", k, "how many (default 10)");
+
+  CLI11_PARSE(app, argc, argv);
+  try {
+    const Metric m = parse_metric(metric);
+    Flowtree t = load(file);
+    if (dump->parsed()) {
+      std::cout << to_json(t).dump(2) << "\n";
+    } else if (top->parsed()) {
+      print_ranked(t, top_k(t, k, m, depth), json);
+    } else if (hhh_cmd->parsed()) {
+      print_ranked(t, hhh(t, phi, m), json);
+    } else if (above->parsed()) {
+      print_ranked(t, above_t(t, threshold, m), json);
+    } else if (q->parsed()) {
+      FlowKey f;
+      try {
+        f = t.hierarchy().parse(key);
+      } catch (const std::invalid_argument& e) {
+        std::fprintf(stderr, "haystack-flowtree: key '%s': %s\n", key.c_str(), e.what());
+        return 2;
+      }
+      QueryResult r = query(t, f);
+      nlohmann::json out = {{"key", t.hierarchy().to_string(f)},
+                            {"exact", r.exact},
+                            {"lower", counters(r.lower)},
+                            {"estimate", counters(r.estimate)},
+                            {"upper", counters(r.upper)}};
+      std::cout << out.dump(json ? 2 : -1) << "\n";
+    } else if (hc->parsed()) {
+      Flowtree after = load(file2);
+      print_ranked(after, heavy_changers(t, after, k, m), json);
+    }
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "haystack-flowtree: %s\n", e.what());
+    return 1;
+  }
+  return 0;
+}
