@@ -26,7 +26,7 @@ class FlowSet {
 
   Result insert(uint64_t tuple_hash) {
     if (mask_ == 0) return Result::kSeen;
-    const uint64_t h = tuple_hash | 1;  // 0 marks an empty slot
+    const uint64_t h = tuple_hash;  // a slot is empty when its generation is stale
     size_t s = size_t(h) & mask_;
     for (uint32_t probe = 0; probe < kMaxProbe; ++probe, s = (s + 1) & mask_) {
       Slot& sl = slots_[s];

@@ -29,6 +29,7 @@
 #include <cstring>
 #include <fstream>
 #include <functional>
+#include <map>
 #include <stdexcept>
 #include <string>
 #include <thread>
@@ -115,21 +116,37 @@ uint32_t to_u32(const std::string& opt, const std::string& v, uint32_t lo, uint3
     pos = 0;
   }
   if (pos == 0 || pos != v.size() || n < lo || n > hi) {
-    throw std::invalid_argument(fmt::format("{}: expected an integer in [{}, {}], got '{}'", opt,
-                                            lo, hi, v));
+    throw std::invalid_argument(
+        fmt::format("{}: expected an integer in [{}, {}], got '{}'", opt, lo, hi, v));
   }
   return uint32_t(n);
 }
 
 Options parse_args(int argc, char** argv) {
   Options o;
-  std::vector<std::string> a(argv + 1, argv + argc);
-  size_t i = 0;
-  auto value = [&](const std::string& opt) -> std::string {
-    if (i + 1 >= a.size()) throw std::invalid_argument(opt + ": missing value");
-    return a[++i];
+  auto u32 = [](uint32_t& dst, uint32_t lo, uint32_t hi) {
+    return [&dst, lo, hi](const std::string& opt, const std::string& v) {
+      dst = to_u32(opt, v, lo, hi);
+    };
   };
-  for (; i < a.size(); ++i) {
+  uint32_t burst = o.burst;
+  using Setter = std::function<void(const std::string&, const std::string&)>;
+  const std::map<std::string, Setter> valued{
+      {"--pcap", [&](const auto&, const auto& v) { o.pcap = v; }},
+      {"--mix", [&](const auto&, const auto& v) { o.mix = v; }},
+      {"--testpmd", [&](const auto&, const auto& v) { o.testpmd = v; }},
+      {"--packets", u32(o.packets, 1, 1u << 24)},
+      {"--iterations", u32(o.iterations, 1, 1u << 20)},
+      {"--burst", u32(burst, 1, kMaxBurst)},
+      {"--flow-rate", u32(o.sampling.flow_rate, 1, ~0u)},
+      {"--iot-rate", u32(o.sampling.iot_rate, 1, ~0u)},
+      {"--seconds", u32(o.seconds, 1, 3600)},
+      {"--method", [&](const auto&, const auto& v) {
+         if (v != "count" && v != "hash") throw std::invalid_argument("--method: count or hash");
+         o.sampling.method = v == "hash" ? SampleMethod::kHash : SampleMethod::kCount;
+       }}};
+  std::vector<std::string> a(argv + 1, argv + argc);
+  for (size_t i = 0; i < a.size(); ++i) {
     const std::string& s = a[i];
     if (s == "--") {
       o.eal.assign(a.begin() + long(i) + 1, a.end());
@@ -139,26 +156,20 @@ Options parse_args(int argc, char** argv) {
       o.cmd = "help";
       return o;
     }
-    if (o.cmd.empty() && (s == "worker" || s == "testpmd-floor")) o.cmd = s;
-    else if (s == "--pcap") o.pcap = value(s);
-    else if (s == "--mix") o.mix = value(s);
-    else if (s == "--packets") o.packets = to_u32(s, value(s), 1, 1u << 24);
-    else if (s == "--iterations") o.iterations = to_u32(s, value(s), 1, 1u << 20);
-    else if (s == "--burst") o.burst = uint16_t(to_u32(s, value(s), 1, kMaxBurst));
-    else if (s == "--flow-rate") o.sampling.flow_rate = to_u32(s, value(s), 1, ~0u);
-    else if (s == "--iot-rate") o.sampling.iot_rate = to_u32(s, value(s), 1, ~0u);
-    else if (s == "--seconds") o.seconds = to_u32(s, value(s), 1, 3600);
-    else if (s == "--testpmd") o.testpmd = value(s);
-    else if (s == "--json") o.json = true;
-    else if (s == "--with-testpmd") o.with_testpmd = true;
-    else if (s == "--method") {
-      std::string m = value(s);
-      if (m != "count" && m != "hash") throw std::invalid_argument("--method: count or hash");
-      o.sampling.method = m == "hash" ? SampleMethod::kHash : SampleMethod::kCount;
+    if (auto it = valued.find(s); it != valued.end()) {
+      if (++i >= a.size()) throw std::invalid_argument(s + ": missing value");
+      it->second(s, a[i]);
+    } else if (o.cmd.empty() && (s == "worker" || s == "testpmd-floor")) {
+      o.cmd = s;
+    } else if (s == "--json") {
+      o.json = true;
+    } else if (s == "--with-testpmd") {
+      o.with_testpmd = true;
     } else {
       throw std::invalid_argument(fmt::format("unknown argument '{}' (see --help)", s));
     }
   }
+  o.burst = uint16_t(burst);
   if (o.cmd.empty()) throw std::invalid_argument("missing subcommand: worker or testpmd-floor");
   if (o.mix != "pcap" && o.mix != "64" && o.mix != "imix" && o.mix != "all") {
     throw std::invalid_argument("--mix: pcap, 64, imix or all");
@@ -167,8 +178,9 @@ Options parse_args(int argc, char** argv) {
 }
 
 std::vector<std::string> default_eal() {
-  return {"--no-huge", "--no-pci", "-m", "1024", "--file-prefix",
-          fmt::format("haystack-bench-{}", getpid())};
+  std::vector<std::string> a{"--no-huge", "--no-pci", "-m", "1024", "--file-prefix"};
+  a.push_back(fmt::format("haystack-bench-{}", getpid()));
+  return a;
 }
 
 std::string pcap_vdev(const Options& o) {
@@ -318,9 +330,10 @@ class RingSource {
     ring_ = rte_ring_create((tag + "_ring").c_str(), n_, int(rte_socket_id()),
                             RING_F_SP_ENQ | RING_F_SC_DEQ | RING_F_EXACT_SZ);
     if (pool_ == nullptr || ring_ == nullptr || room > UINT16_MAX) {
-      throw std::runtime_error(fmt::format("set {}: cannot allocate {} mbufs of {} bytes: {} "
-                                           "(raise EAL -m or lower --packets)",
-                                           set.name, n_, room, rte_strerror(rte_errno)));
+      throw std::runtime_error(
+          fmt::format("set {}: cannot allocate {} mbufs of {} bytes: {} "
+                      "(raise EAL -m or lower --packets)",
+                      set.name, n_, room, rte_strerror(rte_errno)));
     }
     for (uint32_t i = 0; i < n_; ++i) {
       rte_mbuf* m = rte_pktmbuf_alloc(pool_);
@@ -333,7 +346,8 @@ class RingSource {
     rte_pktmbuf_free_bulk(mbufs_.data(), n_);
 
     int port = rte_eth_from_ring(ring_);
-    if (port < 0) throw std::runtime_error("rte_eth_from_ring: " + std::string(rte_strerror(rte_errno)));
+    if (port < 0)
+      throw std::runtime_error("rte_eth_from_ring: " + std::string(rte_strerror(rte_errno)));
     port_ = uint16_t(port);
     rte_eth_conf conf{};
     if (rte_eth_dev_configure(port_, 1, 1, &conf) != 0 ||
@@ -403,9 +417,12 @@ constexpr std::array kStages{Stage::kRxFree, Stage::kParse, Stage::kSampling};
 
 const char* stage_name(Stage s) {
   switch (s) {
-    case Stage::kRxFree: return "rx+free";
-    case Stage::kParse: return "+parse";
-    case Stage::kSampling: return "+sampling";
+    case Stage::kRxFree:
+      return "rx+free";
+    case Stage::kParse:
+      return "+parse";
+    case Stage::kSampling:
+      return "+sampling";
   }
   return "?";
 }
@@ -443,9 +460,12 @@ uint64_t timed_pass(uint16_t port, uint16_t burst, WorkerCore& core) {
 
 uint64_t run_pass(Stage s, uint16_t port, uint16_t burst, WorkerCore& core) {
   switch (s) {
-    case Stage::kRxFree: return timed_pass<Stage::kRxFree>(port, burst, core);
-    case Stage::kParse: return timed_pass<Stage::kParse>(port, burst, core);
-    case Stage::kSampling: return timed_pass<Stage::kSampling>(port, burst, core);
+    case Stage::kRxFree:
+      return timed_pass<Stage::kRxFree>(port, burst, core);
+    case Stage::kParse:
+      return timed_pass<Stage::kParse>(port, burst, core);
+    case Stage::kSampling:
+      return timed_pass<Stage::kSampling>(port, burst, core);
   }
   return 0;
 }
@@ -489,8 +509,11 @@ json bench_set(const Options& o, const PacketSet& set) {
                {"ipv6_packets", counters.ipv6_packets.get()},
                {"parse_errors", counters.parse_errors.get()},
                {"sampled_flow", counters.sampled_flow.get()}};
-  return {{"set", set.name}, {"packets", src.size()}, {"iterations", iters},
-          {"stages", stages}, {"worker_counters", seen}};
+  return {{"set", set.name},
+          {"packets", src.size()},
+          {"iterations", iters},
+          {"stages", stages},
+          {"worker_counters", seen}};
 }
 
 // ---- testpmd floor -----------------------------------------------------------------------
@@ -530,7 +553,8 @@ double haystack_loop_mpps(const Options& o, unsigned lcore, uint32_t room) {
     auto* a = static_cast<Arg*>(p);
     return a->w->run(*a->stop);
   };
-  if (rte_eal_remote_launch(body, &arg, lcore) != 0) throw std::runtime_error("cannot launch worker");
+  if (rte_eal_remote_launch(body, &arg, lcore) != 0)
+    throw std::runtime_error("cannot launch worker");
   std::this_thread::sleep_for(std::chrono::seconds(1));  // warm-up
   const uint64_t c0 = worker.counters().rx_packets.get();
   const auto t0 = Clock::now();
@@ -612,7 +636,8 @@ double testpmd_mpps(const Options& o, const std::vector<std::string>& args) {
         size_t at = out.find("Rx-pps:", scanned);
         if (at >= nl) continue;
         pps.push_back(std::strtod(out.c_str() + at + 7, nullptr));
-        if (pps.size() == 1) deadline = Clock::now() + std::chrono::milliseconds(o.seconds * 1000 + 500);
+        if (pps.size() == 1)
+          deadline = Clock::now() + std::chrono::milliseconds(o.seconds * 1000 + 500);
       }
       continue;
     }
@@ -634,8 +659,10 @@ double testpmd_mpps(const Options& o, const std::vector<std::string>& args) {
   waitpid(pid, &status, 0);
   if (pps.size() < 2) {
     size_t tail = out.size() > 3000 ? out.size() - 3000 : 0;
-    throw std::runtime_error(fmt::format("testpmd printed no throughput samples; its output "
-                                         "ends with:\n{}", out.substr(tail)));
+    throw std::runtime_error(
+        fmt::format("testpmd printed no throughput samples; its output "
+                    "ends with:\n{}",
+                    out.substr(tail)));
   }
   double sum = 0;
   for (size_t i = 1; i < pps.size(); ++i) sum += pps[i];  // the first sample is always 0
@@ -692,7 +719,8 @@ void print_text(const json& r) {
                f["haystack_worker_mpps"].get<double>(),
                f["haystack_cycles_per_packet"].get<double>());
     fmt::print("  {:<26} {:>8.2f} Mpps {:>8.1f} cycles/pkt\n", "dpdk-testpmd rxonly",
-               f["testpmd_rxonly_mpps"].get<double>(), f["testpmd_cycles_per_packet"].get<double>());
+               f["testpmd_rxonly_mpps"].get<double>(),
+               f["testpmd_cycles_per_packet"].get<double>());
     fmt::print("  {:<26} {:>8.2f}\n", "ratio haystack/testpmd",
                f["ratio_haystack_to_testpmd"].get<double>());
     fmt::print("  testpmd: {}\n", f["testpmd_command"].get<std::string>());
@@ -714,7 +742,8 @@ int run(const Options& o) {
               {"iot_rate", o.sampling.iot_rate}}}};
   if (o.cmd == "worker") {
     json sets = json::array();
-    if (o.mix == "pcap" || o.mix == "all") sets.push_back(bench_set(o, pcap_set(cap, o.pcap, o.packets)));
+    if (o.mix == "pcap" || o.mix == "all")
+      sets.push_back(bench_set(o, pcap_set(cap, o.pcap, o.packets)));
     if (o.mix == "64" || o.mix == "all") sets.push_back(bench_set(o, mix64_set(o.packets)));
     if (o.mix == "imix" || o.mix == "all") sets.push_back(bench_set(o, imix_set(o.packets)));
     r["pcap"] = o.pcap;

@@ -55,6 +55,7 @@ Flowtree::Flowtree(const FlowtreeConfig& cfg) : cfg_(cfg), h_(cfg.feature_set, c
   mark_.assign(cfg_.budget, 0);
   dmask_.assign(cfg_.budget, 0);
   prev_.assign(cfg_.budget, kNone);
+  depth_.assign(cfg_.budget, 0);
   hist_.resize(kSmallValues);
   vals_.resize(cfg_.budget);
   by_depth_.resize(cfg_.budget);
@@ -63,6 +64,7 @@ Flowtree::Flowtree(const FlowtreeConfig& cfg) : cfg_(cfg), h_(cfg.feature_set, c
 
   nodes_[kRoot] = Node{};
   nodes_[kRoot].key = h_.root();
+  depth_[kRoot] = nodes_[kRoot].key.depth;
   size_ = 1;
   index_insert(kRoot, hash(nodes_[kRoot].key));
 }
@@ -102,14 +104,14 @@ void Flowtree::index_erase(size_t s) {
 
 void Flowtree::depth_order(uint32_t* out) const {
   uint32_t pos[64] = {};
-  for (size_t i = 0; i < size_; ++i) ++pos[nodes_[i].key.depth];
+  for (size_t i = 0; i < size_; ++i) ++pos[depth_[i]];
   uint32_t sum = 0;
   for (uint32_t& p : pos) {
     const uint32_t c = p;
     p = sum;
     sum += c;
   }
-  for (uint32_t i = 0; i < size_; ++i) out[pos[nodes_[i].key.depth]++] = i;
+  for (uint32_t i = 0; i < size_; ++i) out[pos[depth_[i]]++] = i;
 }
 
 void Flowtree::link_child(uint32_t parent, uint32_t child) const {
@@ -125,6 +127,7 @@ uint32_t Flowtree::insert_under(uint32_t parent, const FlowKey& key, uint64_t hv
   const uint32_t idx = uint32_t(size_++);
   nodes_[idx] = Node{};
   nodes_[idx].key = key;
+  depth_[idx] = key.depth;
   // A leaf (depth 0) covers nothing else, so the common insertion needs no re-link.
   if (key.depth > 0) {
     if (!(mark_[parent] & kDirty)) {
@@ -341,7 +344,7 @@ void Flowtree::compress_to(uint32_t target) {
   size_t need = m - below;  // to remove among the nodes with value == thr
   uint32_t dh[64] = {};
   for (size_t i = 1; i < n; ++i) {
-    if (abs_metric(pop_[i], r) == thr) ++dh[nodes_[i].key.depth];
+    if (abs_metric(pop_[i], r) == thr) ++dh[depth_[i]];
   }
   int cut = 0;  // remove all of value thr below depth `cut`, `need` of those at `cut`
   while (need > dh[cut]) need -= dh[cut++];
@@ -351,7 +354,7 @@ void Flowtree::compress_to(uint32_t target) {
   for (size_t i = 1; i < n; ++i) {
     const int64_t v = abs_metric(pop_[i], r);
     if (v > thr) continue;
-    const int d = nodes_[i].key.depth;
+    const int d = depth_[i];
     if (v < thr || d < cut) {
       mark_[i] = kRemove;
     } else if (d == cut) {
@@ -435,6 +438,7 @@ void Flowtree::remove_marked() {
     nodes_[i] = nodes_[hi];
     pop_[i] = pop_[hi];
     prev_[i] = prev_[hi];
+    depth_[i] = depth_[hi];
     slots_[nodes_[i].slot].node = i;
   }
   std::fill(mark_.begin(), mark_.begin() + n, uint8_t(0));
@@ -492,6 +496,7 @@ Flowtree Flowtree::from_nodes(const FlowtreeConfig& cfg, uint64_t rng_state, con
     n.key = keys[i];
     n.comp_pop = comp[i];
     n.parent = parents[i];
+    t.depth_[i] = keys[i].depth;
     t.index_insert(uint32_t(i), hash(keys[i]));
   }
   t.size_ = keys.size();

@@ -232,6 +232,7 @@ class Flowtree {
   mutable std::vector<uint8_t> mark_;    // kRemove during compress, kDirty while in dirty_
   mutable std::vector<uint64_t> dmask_;  // dirty parent: bit d set = new child at depth d
   mutable std::vector<uint32_t> prev_;   // previous sibling (child lists are doubly linked)
+  std::vector<uint8_t> depth_;           // key.depth per node, compact for the bulk passes
   std::vector<Slot> slots_;   // open addressing, linear probing, load <= 1/2
   size_t slot_mask_ = 0;
 
