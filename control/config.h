@@ -104,7 +104,7 @@ struct Config {
   uint32_t mbuf_data_room = 2176;  // bytes incl. 128 headroom
   uint32_t burst_size = 32;
   uint32_t bin_ring_size = 64;     // closed-bin ring per worker (power of two)
-  uint32_t bin_records = 8;        // preallocated bin records per worker
+  uint32_t bin_records = 4;        // preallocated bin records per worker (each holds its trees)
   SamplingConfig sampling;
   uint32_t bin_seconds = 60;
   ClockSource clock = ClockSource::kAuto;

@@ -42,6 +42,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "dataplane/bench/flowtree_bench.h"
 #include "dataplane/dpdk/port.h"
 #include "dataplane/dpdk/worker.h"
 #include "dataplane/pcap_file.h"
@@ -77,6 +78,8 @@ constexpr const char* kUsage = R"(usage:
       the same lcore, both reading --pcap through net_pcap with infinite_rx=1.
       --seconds T              measured seconds for each, after 1 s warm-up (default 5)
       --testpmd PATH           testpmd binary (default dpdk-testpmd)
+  haystack-bench flowtree-accuracy|flowtree-speed [options]
+      Flowtree accuracy vs exact counting, and update speed, without EAL (--help on each)
 common options:
   --pcap FILE                  capture (default <source>/tests/data/pcaps/sample-iot.pcap)
   --burst N                    rx burst size (default 32)
@@ -764,6 +767,10 @@ int run(const Options& o) {
 }  // namespace haystack
 
 int main(int argc, char** argv) {
+  // Flowtree benchmarks run without EAL (dataplane/bench/flowtree_bench.cc).
+  if (argc > 1 && haystack::bench::is_flowtree_subcommand(argv[1])) {
+    return haystack::bench::flowtree_main(argc, argv);
+  }
   haystack::Options o;
   try {
     o = haystack::parse_args(argc, argv);

@@ -5,9 +5,11 @@
 // Memory: every array is sized from the node budget at construction; add() never
 // allocates and the budget is never exceeded — when an insertion could exceed it the tree
 // is first compressed to compress_fraction * budget nodes. Deletions only happen in bulk
-// (compress), which compacts the node pool into DFS pre-order and rebuilds the
-// open-addressing index from the survivors, so the index needs neither tombstones nor
-// backward-shift deletion.
+// (compress): removed nodes are spliced out of the (doubly linked) sibling lists, erased
+// from the open-addressing index by backward-shift deletion (each node knows its slot),
+// and the last survivors move into the holes; no tree walk or index rebuild. Node indices
+// are therefore not in pre-order; nothing observable depends on them (compress breaks
+// ties by key hash).
 //
 // Counters are signed 64-bit so that a diff (merge with subtraction) is an ordinary
 // Flowtree; add() only ever adds non-negative values. "flows" is whatever the caller

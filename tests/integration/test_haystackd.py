@@ -15,8 +15,10 @@ import time
 
 HAYSTACKD = os.environ["HAYSTACKD"]
 SPLIT = os.environ["HAYSTACK_PCAP_SPLIT"]
+FLOWTREE = os.environ["HAYSTACK_FLOWTREE"]
 DATA = os.environ["HAYSTACK_TEST_DATA"]
 SAMPLE = os.path.join(DATA, "pcaps", "sample-iot.pcap")
+GOLDEN = os.path.join(DATA, "golden")
 EAL = ["--no-huge", "--no-pci", "-m", "512", "--log-level=*:warning"]
 
 
@@ -76,7 +78,15 @@ class Run:
         self.rc, self.out, self.err, self.stats, self.alerts = rc, out, err, stats, alerts
 
 
-def config_text(tmp, ports, workers=None, sampling=None, bins=60, clock=None, extra=""):
+SMALL_TREES = """flowtree:
+  feature_sets: [SI, DI, SP, DP, SIDP, FULL]
+  node_budget: 2000
+  port_node_budget: 500
+  flow_table_size: 65536
+"""
+
+
+def config_text(tmp, ports, workers=None, sampling=None, bins=60, clock=None, extra=SMALL_TREES):
     lines = [
         "site_id: test-site",
         "mode: isp",
@@ -137,10 +147,10 @@ def split(tmp, queues):
     return files
 
 
-def three_worker_run(tmp, sampling=None):
+def three_worker_run(tmp, sampling=None, extra=SMALL_TREES):
     files = split(tmp, 3)
     dev = "net_pcap0," + ",".join(f"rx_pcap={f}" for f in files)
-    cfg = config_text(tmp, [("in0", dev, 3)], workers=[1, 2, 3], sampling=sampling)
+    cfg = config_text(tmp, [("in0", dev, 3)], workers=[1, 2, 3], sampling=sampling, extra=extra)
     r = run_haystackd(tmp, cfg, eal_extra=["--lcores", "0@0,1@0,2@1,3@1"])
     check(r.rc == 0, f"3-worker replay exits 0 (rc={r.rc})")
     return files, r
@@ -271,6 +281,91 @@ def case_live_sigterm_flushes(tmp):
     check(last["type"] == "daemon_stop" and last["details"]["reason"] == "signal",
           "daemon_stop alert names the signal")
     check("signal 15 received" in err, "log says which signal stopped it")
+
+
+def tree_file(tmp, gran, period, fs, site="test-site"):
+    return os.path.join(tmp, "state", "flowtrees", site, gran, period, fs + ".ftr")
+
+
+def flowtree(*args):
+    p = subprocess.run([FLOWTREE, *args], capture_output=True, text=True)
+    if p.returncode != 0:
+        fail(f"haystack-flowtree {' '.join(args)}: {p.stderr}")
+    return json.loads(p.stdout)
+
+
+def case_flowtree_golden(tmp):
+    total, ip = pcap_counts(SAMPLE)
+    r = run_haystackd(tmp, config_text(tmp, [("in0", f"net_pcap0,rx_pcap={SAMPLE}", 1)]))
+    check(r.rc == 0, "replay exits 0")
+    ft = r.stats["flowtrees"]
+    check(ft["tree_write_errors"] == 0 and ft["late_records"] == 0, "no tree write errors or late records")
+    check(ft["bins_completed"] == len(r.stats["bins"]), "one site-tree set per non-empty bin")
+    day = "20261101T000000Z"
+    t = r.stats["totals"]
+    for fs in ("SI", "DI", "SP", "DP", "SIDP", "FULL"):
+        dump = flowtree("dump", tree_file(tmp, "1d", day, fs))
+        check(dump["total"]["packets"] == ip, f"{fs} day tree counts every sampled IP packet ({ip})")
+        check(dump["total"]["flows"] == t["new_flows"], f"{fs} day tree flows == new 5-tuples per bin")
+        check(dump["size"] <= dump["budget"], f"{fs} day tree within its node budget")
+        golden = os.path.join(GOLDEN, f"sample-iot-1d-{fs}.json")
+        if os.environ.get("HAYSTACK_UPDATE_GOLDEN"):
+            os.makedirs(GOLDEN, exist_ok=True)
+            with open(golden, "w") as f:
+                json.dump(dump, f, indent=1, sort_keys=True)
+                f.write("\n")
+        with open(golden) as f:
+            want = json.load(f)
+        check(dump == want, f"{fs} day tree equals golden file {os.path.basename(golden)}")
+    hours = sorted(os.listdir(os.path.join(tmp, "state", "flowtrees", "test-site", "1h")))
+    check(hours == ["20261101T100000Z", "20261101T110000Z"], f"hourly roll-ups {hours}")
+    top = flowtree("--json", "top", tree_file(tmp, "1d", day, "DP"), "-k", "3", "--depth", "0")
+    vals = [x["value"]["packets"] for x in top]
+    check(len(top) == 3 and vals == sorted(vals, reverse=True), f"top-3 DP ports from stored trees {top}")
+
+
+BIG_TREES = SMALL_TREES.replace("node_budget: 2000", "node_budget: 20000").replace(
+    "port_node_budget: 500", "port_node_budget: 20000")
+
+
+def case_flowtree_workers_agree(tmp):
+    one = run_haystackd(tmp, config_text(tmp, [("in0", f"net_pcap0,rx_pcap={SAMPLE}", 1)],
+                                         extra=BIG_TREES))
+    check(one.rc == 0, "1-worker replay exits 0")
+    day = "20261101T000000Z"
+    def leaves(fs):
+        # Every most-specific flow with its counts, in a canonical order (ties in the
+        # tree's own order depend on insertion order, which differs across workers).
+        rows = flowtree("--json", "top", tree_file(tmp, "1d", day, fs), "-k", "1000000",
+                        "--depth", "0")
+        return sorted(rows, key=lambda x: (-x["value"]["packets"], x["key"]))
+
+    single = {fs: leaves(fs) for fs in ("SI", "DP", "FULL")}
+    totals1 = flowtree("dump", tree_file(tmp, "1d", day, "SI"))["total"]
+    import shutil
+    shutil.rmtree(os.path.join(tmp, "state"))
+    files, three = three_worker_run(tmp, extra=BIG_TREES)
+    totals3 = flowtree("dump", tree_file(tmp, "1d", day, "SI"))["total"]
+    check(totals1 == totals3, f"day totals equal for 1 and 3 workers {totals3}")
+    for fs, want in single.items():
+        got = leaves(fs)
+        check(got == want, f"{fs}: all {len(want)} leaf flows and their counts agree across "
+                           "worker counts (no compression at this budget)")
+
+
+def case_flowtree_ddos_alert(tmp):
+    # The sample has bursts to a few UDP ports; alert on any port of the list growing by
+    # >= 20 packets between adjacent minutes.
+    extra = SMALL_TREES + "ddos:\n  ports: [5353, 1900, 53]\n  threshold_packets: 20\n"
+    r = run_haystackd(tmp, config_text(tmp, [("in0", f"net_pcap0,rx_pcap={SAMPLE}", 1)], extra=extra))
+    check(r.rc == 0, "replay exits 0")
+    dd = [a for a in r.alerts if a["type"] == "ddos_amplification"]
+    check(len(dd) > 0, f"ddos_amplification alerts raised ({len(dd)})")
+    for a in dd:
+        d = a["details"]
+        check(d["increase"] == d["packets"] - d["previous_packets"] and d["increase"] >= 20,
+              f"alert {a['subject']} at {a['time']}: +{d['increase']}")
+        check(a["time_ns"] == d["bin_start_ns"] + 60 * 10**9, "alert time is the bin end (packet time)")
 
 
 def case_check_config(tmp):

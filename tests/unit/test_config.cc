@@ -210,7 +210,7 @@ BOOST_AUTO_TEST_CASE(defaults) {
   BOOST_TEST(c.mbuf_data_room == 2176u);
   BOOST_TEST(c.burst_size == 32u);
   BOOST_TEST(c.bin_ring_size == 64u);
-  BOOST_TEST(c.bin_records == 8u);
+  BOOST_TEST(c.bin_records == 4u);
   BOOST_TEST((c.sampling.method == SampleMethod::kCount));
   BOOST_TEST(c.sampling.flow_rate == 1u);
   BOOST_TEST(c.sampling.iot_rate == 1u);
