@@ -118,6 +118,7 @@ class Daemon {
   std::vector<LaunchArg> launch_args_;
   std::atomic<bool> stop_workers_{false};
   std::atomic<bool> abort_workers_{false};  // error path: workers must not wait for control
+  std::atomic<uint64_t> horizon_{0};        // replay: latest bin start a worker may open
   std::unique_ptr<AlertSink> alerts_;
   std::map<uint64_t, BinTotals> bins_;
   ControlCounters control_;
@@ -254,7 +255,10 @@ void Daemon::plan_workers() {
     slot.exchange = std::make_unique<RingBinExchange>(spec.worker_id, cfg_.bin_ring_size,
                                                       cfg_.bin_records, tree_configs(spec.worker_id));
     // Replay never widens bins for lack of a record: the worker waits for control.
-    if (spec.packet_clock) slot.exchange->set_blocking(&abort_workers_);
+    if (spec.packet_clock) {
+      slot.exchange->set_blocking(&abort_workers_);
+      slot.exchange->set_horizon(&horizon_);
+    }
     slot.worker = std::make_unique<Worker>(spec, *slot.exchange);
     std::string qs;
     for (const auto& q : spec.queues) qs += fmt::format(" {}/{}", q.port_name, q.queue);
@@ -275,16 +279,31 @@ uint64_t Daemon::event_time_ns() const {
 
 void Daemon::drain_bins() {
   constexpr size_t kMaxBinsInMemory = 7 * 24 * 60;  // one week of 1-minute bins
+  // Positions first, then records: a record published before a position change is then
+  // already in its ring when the position says the worker has moved past its bin.
+  std::vector<uint64_t> pos(slots_.size());
+  uint64_t slowest = FlowSummaries::kIdle;
+  for (size_t w = 0; w < slots_.size(); ++w) {
+    const auto& ex = *slots_[w].exchange;
+    pos[w] = ex.idle() ? FlowSummaries::kIdle : ex.position();
+    slowest = std::min(slowest, pos[w]);
+  }
   for (auto& s : slots_) {
     while (BinRecord* r = s.exchange->poll()) {
       ++control_.bins_received;
       bins_[r->start_ns].add(*r);
       if (r->end_ns > last_event_ns_) last_event_ns_ = r->end_ns;
       summaries_->add(r->worker, *r);
-      for (auto& t : r->trees) t = flowtree::Flowtree(t.config());  // empty, off the packet path
+      for (auto& t : r->trees) t.clear();  // workers always receive empty trees
       s.exchange->give_back(r);
     }
   }
+  for (size_t w = 0; w < slots_.size(); ++w) summaries_->set_position(uint32_t(w), pos[w]);
+  // Let workers run up to two bins ahead of the slowest one (FlowSummaries keeps four
+  // open); position 0 means a worker has not seen a packet yet, so everyone waits for it.
+  const uint64_t ahead = 2 * uint64_t(cfg_.bin_seconds) * 1'000'000'000ULL;
+  horizon_.store(slowest >= FlowSummaries::kIdle - ahead ? FlowSummaries::kIdle : slowest + ahead,
+                 std::memory_order_release);
   while (bins_.size() > kMaxBinsInMemory) {
     bins_.erase(bins_.begin());
     ++control_.bins_evicted;

@@ -5,7 +5,8 @@
 // union of all of them, so no compress runs during those merges and the result does not
 // depend on the order in which workers' records arrive. The site tree is compressed to
 // the budget once, when the bin completes; roll-ups then merge completed bins in time
-// order. A bin completes when every worker has sent a later bin (or finished); at most
+// order. A bin completes when every worker's position (the start of the bin it has
+// open, set_position; kIdle when it has nothing to do) lies beyond it; at most
 // `max_pending` bins are kept open, the oldest is completed early beyond that, and a
 // record arriving for an already completed bin is merged into the oldest open one and
 // counted (late_records).
@@ -48,8 +49,12 @@ class FlowSummaries {
                 uint32_t bin_seconds, std::vector<uint32_t> rollups, Sink sink,
                 size_t max_pending = 4);
 
+  static constexpr uint64_t kIdle = ~uint64_t{0};
+
   // Merges one worker's closed record (its trees are left untouched).
   void add(uint32_t worker, const BinRecord& rec);
+  // Where a worker is: the start of its open bin, or kIdle. Completes what is ready.
+  void set_position(uint32_t worker, uint64_t start_ns);
   // The worker has stopped and will send nothing more.
   void worker_finished(uint32_t worker);
   // Completes every open bin and roll-up (shutdown).
@@ -59,7 +64,8 @@ class FlowSummaries {
   size_t pending() const { return pending_.size(); }
 
  private:
-  SiteTrees fresh(uint32_t seconds, uint64_t start, uint32_t budget_factor) const;
+  SiteTrees fresh(uint32_t seconds, uint64_t start, uint32_t budget_factor);
+  void recycle(SiteTrees&& s, uint32_t budget_factor);
   void complete_ready();
   void complete_front();
   void feed(size_t level, const SiteTrees& done);
@@ -72,11 +78,14 @@ class FlowSummaries {
   Sink sink_;
   size_t max_pending_;
   std::deque<SiteTrees> pending_;            // open bins, by start
-  std::vector<uint64_t> watermark_;          // latest bin start seen per worker
+  std::vector<uint64_t> position_;           // start of each worker's open bin (0: unknown)
   std::vector<bool> finished_;
   std::optional<uint64_t> completed_until_;  // every bin before this is completed
   std::vector<std::optional<SiteTrees>> levels_;  // open roll-up per level
   FlowSummaryCounters counters_;
+  // Emptied tree sets kept for reuse: allocating and zeroing large trees every bin costs
+  // far more than clearing them. [0]: bin-sized (union of all cores), [1]: roll-up sized.
+  std::vector<SiteTrees> spare_[2];
 };
 
 }  // namespace haystack

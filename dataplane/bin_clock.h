@@ -21,6 +21,7 @@ class BinClock {
     cur_start_ = bin_start(t_ns);
     open_ = true;
   }
+  void close() { open_ = false; }
   bool is_open() const { return open_; }
   uint64_t current_start() const { return cur_start_; }
   uint64_t current_end() const { return cur_start_ + bin_ns_; }

@@ -47,6 +47,9 @@ class BinExchange {
   virtual bool publish(BinRecord* rec) = 0;
   // Returns an unused record to the worker's own pool.
   virtual void release(BinRecord* rec) = 0;
+  // The worker is about to open the bin starting at start_ns (after publishing the
+  // previous one). Replay uses it to keep workers within a few bins of each other.
+  virtual void entering_bin(uint64_t start_ns) { (void)start_ns; }
 };
 
 }  // namespace haystack

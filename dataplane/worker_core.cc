@@ -100,18 +100,21 @@ void WorkerCore::advance(uint64_t now_ns) {
 }
 
 void WorkerCore::flush() {
-  if (clock_.is_open()) publish_current();
+  // Once handed over, the next packet opens a bin afresh (possibly the same one again).
+  if (clock_.is_open() && publish_current()) clock_.close();
 }
 
 void WorkerCore::roll_bin(uint64_t ts_ns) {
   bool was_open = clock_.is_open();
-  clock_.open(ts_ns);
   if (was_open && !publish_current()) {
+    clock_.open(ts_ns);
     // Could not hand the bin over: keep accumulating into it, so it now also covers
     // the new bin. Coarser, but no packet is lost; the reason is counted.
     bin_->end_ns = clock_.current_end();
     return;
   }
+  clock_.open(ts_ns);
+  exchange_.entering_bin(clock_.current_start());
   flows_.clear();
   bin_->reset(id_, clock_.current_start(), clock_.current_end());
 }

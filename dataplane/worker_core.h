@@ -44,7 +44,8 @@ class WorkerCore {
 
   // Wall-clock mode: closes the open bin once `now_ns` has passed its end.
   void advance(uint64_t now_ns);
-  // Closes the open bin (end of input or shutdown).
+  // Hands the open bin to control (input exhausted, or shutdown); the next packet opens
+  // a new record. Keeps the bin open if it cannot be handed over (counted).
   void flush();
 
   const BinClock& clock() const { return clock_; }

@@ -52,6 +52,9 @@ constexpr const char* kUsage = R"(usage:
       --k K                top-k size (default 1000)
       --pcap-budgets LIST  budgets for the captures (default 64,256,1000)
       --no-pcaps           skip the captures
+      --p X                FlowtreeConfig::p, intermediate-node insertion probability
+                           (default 0.3, the library default)
+      --compress-fraction X  FlowtreeConfig::compress_fraction (default 0.75)
   haystack-bench flowtree-speed [options]
       Single-core Flowtree::add throughput per feature set (default budgets) on the same
       synthetic stream held in memory (leaf key built from the packet fields + add), and
@@ -78,6 +81,8 @@ struct Options {
   std::vector<uint32_t> pcap_budgets{64, 256, 1000};
   std::vector<ft::FeatureSet> sets{ft::FeatureSet::SI, ft::FeatureSet::DI, ft::FeatureSet::SIDI};
   double phi = 0.0001;
+  double p = 0.3;                  // FlowtreeConfig::p
+  double compress_fraction = 0.75; // FlowtreeConfig::compress_fraction
   size_t k = 1000;
   bool pcaps = true;
   int rounds = 3;
@@ -140,6 +145,12 @@ Options parse(int argc, char** argv) {
       char* end = nullptr;
       o.phi = std::strtod(v.c_str(), &end);
       if (end == v.c_str() || *end || !(o.phi > 0 && o.phi < 1)) throw std::invalid_argument("--phi: in (0, 1)");
+    } else if (s == "--p" || s == "--compress-fraction") {
+      const std::string v = val();
+      char* end = nullptr;
+      const double x = std::strtod(v.c_str(), &end);
+      if (end == v.c_str() || *end || !(x >= 0 && x <= 1)) throw std::invalid_argument(s + ": in [0, 1]");
+      (s == "--p" ? o.p : o.compress_fraction) = x;
     } else if (s == "--budgets" || s == "--pcap-budgets") {
       std::vector<uint32_t> b;
       for (const auto& x : split(val(), ',')) b.push_back(uint32_t(to_u64(s, x, ft::Flowtree::kMinBudget, 1u << 26)));
@@ -459,7 +470,7 @@ struct Built {
 
 // Accuracy of one feature set over one packet stream for every budget.
 json accuracy(ft::FeatureSet fs, const std::vector<Packet>& pk, const std::vector<uint32_t>& budgets, size_t k,
-              double phi, size_t five_tuples) {
+              double phi, size_t five_tuples, const Options& o) {
   const ft::Hierarchy h(fs);
   KeyMap<int64_t> leaves;
   for (const auto& p : pk) ++leaves[leaf_of(h, p)];
@@ -470,6 +481,8 @@ json accuracy(ft::FeatureSet fs, const std::vector<Packet>& pk, const std::vecto
     ft::FlowtreeConfig cfg;
     cfg.feature_set = fs;
     cfg.budget = b;
+    cfg.p = o.p;
+    cfg.compress_fraction = o.compress_fraction;
     Built x{b, ft::Flowtree(cfg), 0, {}, {}};
     const auto t0 = Clock::now();
     for (const auto& p : pk) x.tree.add(leaf_of(h, p), ft::Counters{1, p.len, 0});
@@ -499,7 +512,9 @@ json accuracy(ft::FeatureSet fs, const std::vector<Packet>& pk, const std::vecto
     const size_t truth_k = tr.top.size();
     const double f1_top = f1(std::min(hits, truth_k), x.top.size(), truth_k);
     // Estimates for the true top-k (query(): exact for nodes, else nearest-ancestor estimate).
+    size_t present = 0;  // the dissertation's Table 4.4 reading: true top-k leaves that are tree nodes
     for (const auto& [key, tc] : tr.top) {
+      if (x.tree.find(key) != ft::Flowtree::kNone) ++present;
       const auto q = ft::query(x.tree, key);
       re_truth.push_back(std::abs(double(q.estimate.packets - tc)) / double(tc));
     }
@@ -514,7 +529,8 @@ json accuracy(ft::FeatureSet fs, const std::vector<Packet>& pk, const std::vecto
                 {"nodes", x.tree.size()},
                 {"build_s", x.seconds},
                 {"build_mupd_s", double(pk.size()) / x.seconds / 1e6},
-                {"topk", {{"reported", x.top.size()}, {"truth", truth_k}, {"hits", hits}, {"f1", f1_top}}},
+                {"topk", {{"reported", x.top.size()}, {"truth", truth_k}, {"hits", hits}, {"f1", f1_top}, {"present", present},
+                          {"present_share", truth_k ? double(present) / double(truth_k) : 1.0}}},
                 {"hhh", {{"reported", x.hh.size()}, {"truth", tr.hhh.size()}, {"tp", hhh_tp},
                          {"f1", f1(hhh_tp, x.hh.size(), tr.hhh.size())}}},
                 {"are_topk_reported", to_json(dist(re_top))},
@@ -550,14 +566,14 @@ void print_accuracy_set(const json& s) {
              s["feature_set"].get<std::string>(), s["packets"].get<uint64_t>(), s["flows"].get<uint64_t>(),
              s["leaves"].get<uint64_t>(), s["hierarchy_nodes"].get<uint64_t>(), s["kth_count"].get<int64_t>(),
              s["hhh_threshold"].get<int64_t>(), s["hhh_truth"].get<uint64_t>());
-  fmt::print("{:>7} {:>6} {:>7} {:>8} {:>9} {:>9} {:>9} {:>9} {:>9} {:>9} {:>8} {:>8} {:>7}\n", "budget", "nodes",
-             "F1 top", "F1 HHH", "RE top50", "RE top90", "REq top50", "REq top90", "RE hhh50", "RE hhh90",
+  fmt::print("{:>7} {:>6} {:>7} {:>7} {:>8} {:>9} {:>9} {:>9} {:>9} {:>9} {:>9} {:>8} {:>8} {:>7}\n", "budget", "nodes",
+             "F1 top", "in tree", "F1 HHH", "RE top50", "RE top90", "REq top50", "REq top90", "RE hhh50", "RE hhh90",
              "SS flow", "SS hier", "Mupd/s");
   for (const auto& b : s["budgets"]) {
-    fmt::print("{:>7} {:>6} {:>7.3f} {:>8.3f} {:>9.2e} {:>9.2e} {:>9.2e} {:>9.2e} {:>9.2e} {:>9.2e} {:>8.4f} {:>8.4f} "
+    fmt::print("{:>7} {:>6} {:>7.3f} {:>7.3f} {:>8.3f} {:>9.2e} {:>9.2e} {:>9.2e} {:>9.2e} {:>9.2e} {:>9.2e} {:>8.4f} {:>8.4f} "
                "{:>7.2f}\n",
                b["budget"].get<uint32_t>(), b["nodes"].get<uint32_t>(), b["topk"]["f1"].get<double>(),
-               b["hhh"]["f1"].get<double>(), b["are_topk_reported"]["median"].get<double>(),
+               b["topk"]["present_share"].get<double>(), b["hhh"]["f1"].get<double>(), b["are_topk_reported"]["median"].get<double>(),
                b["are_topk_reported"]["p90"].get<double>(), b["are_topk_truth_query"]["median"].get<double>(),
                b["are_topk_truth_query"]["p90"].get<double>(), b["are_hhh_reported"]["median"].get<double>(),
                b["are_hhh_reported"]["p90"].get<double>(), b["space_saving_vs_flows"].get<double>(),
@@ -572,7 +588,11 @@ std::vector<std::string> capture_files() {
     if (!std::filesystem::is_directory(dir)) continue;
     std::vector<std::string> v;
     for (const auto& e : std::filesystem::directory_iterator(dir)) {
-      if (e.path().extension() == ".pcap") v.push_back(e.path().string());
+      const std::string name = e.path().filename().string();
+      const bool dup = std::any_of(out.begin(), out.end(), [&](const std::string& f) {
+        return std::filesystem::path(f).filename() == name;
+      });
+      if (e.path().extension() == ".pcap" && !dup) v.push_back(e.path().string());
     }
     std::sort(v.begin(), v.end());
     out.insert(out.end(), v.begin(), v.end());
@@ -602,6 +622,8 @@ json run_accuracy(const Options& o) {
   const size_t flows = distinct_flows(tf.packets);
   json r = {{"command", "flowtree-accuracy"},
             {"phi", o.phi},
+            {"p", o.p},
+            {"compress_fraction", o.compress_fraction},
             {"k", o.k},
             {"synthetic",
              {{"packets", tf.packets.size()},
@@ -622,7 +644,7 @@ json run_accuracy(const Options& o) {
                "50/90 = median/p90); REq = query() estimate of the true top-k; SS = space saving\n");
   }
   for (auto fs : o.sets) {
-    json s = accuracy(fs, tf.packets, o.budgets, o.k, o.phi, flows);
+    json s = accuracy(fs, tf.packets, o.budgets, o.k, o.phi, flows, o);
     if (!o.json) print_accuracy_set(s);
     std::fflush(stdout);
     r["synthetic"]["sets"].push_back(std::move(s));
@@ -638,7 +660,7 @@ json run_accuracy(const Options& o) {
       json c = {{"pcap", name}, {"packets", pk.size()}, {"sets", json::array()}};
       const size_t fl = distinct_flows(pk);
       for (auto fs : {ft::FeatureSet::SI, ft::FeatureSet::DI, ft::FeatureSet::SIDI}) {
-        json s = accuracy(fs, pk, o.pcap_budgets, o.k, o.phi, fl);
+        json s = accuracy(fs, pk, o.pcap_budgets, o.k, o.phi, fl, o);
         if (!o.json) {
           std::string cells;
           for (const auto& b : s["budgets"]) {

@@ -79,6 +79,15 @@ bool RingBinExchange::publish(BinRecord* rec) { return rte_ring_enqueue(to_contr
 
 void RingBinExchange::release(BinRecord* rec) { local_free_.push_back(rec); }
 
+void RingBinExchange::entering_bin(uint64_t start_ns) {
+  position_.store(start_ns, std::memory_order_release);
+  if (horizon_ == nullptr) return;
+  while (start_ns > horizon_->load(std::memory_order_acquire)) {
+    if (abort_ != nullptr && abort_->load(std::memory_order_relaxed)) return;
+    rte_pause();
+  }
+}
+
 BinRecord* RingBinExchange::poll() {
   void* obj = nullptr;
   return rte_ring_dequeue(to_control_, &obj) == 0 ? static_cast<BinRecord*>(obj) : nullptr;
@@ -91,6 +100,7 @@ void RingBinExchange::give_back(BinRecord* rec) {
 
 Worker::Worker(const WorkerSpec& spec, RingBinExchange& exchange)
     : spec_(spec),
+      exchange_(exchange),
       core_(spec.worker_id, uint32_t(spec.queues.size()), spec.sampling, spec.bin_ns, exchange,
             counters_, spec.flow_set_capacity) {}
 
@@ -101,6 +111,7 @@ int Worker::run(const std::atomic<bool>& stop) {
   const RxTimestampField ts = rx_timestamp_field();
   const bool packet_clock = spec_.packet_clock;
   ParsedPacket pkt;
+  bool idle = false;
 
   while (!stop.load(std::memory_order_relaxed)) {
     uint32_t got = 0;
@@ -109,6 +120,10 @@ int Worker::run(const std::atomic<bool>& stop) {
       uint16_t n = rte_eth_rx_burst(q.port_id, q.queue, bufs, uint16_t(burst));
       if (n == 0) continue;
       got += n;
+      if (idle) [[unlikely]] {  // before any packet moves the bin position
+        idle = false;
+        exchange_.set_idle(false);
+      }
       uint64_t now = packet_clock ? 0 : wall_clock_ns();
       for (uint16_t i = 0; i < n; ++i) {
         if (i + 1 < n) rte_prefetch0(rte_pktmbuf_mtod(bufs[i + 1], void*));
@@ -127,7 +142,17 @@ int Worker::run(const std::atomic<bool>& stop) {
       }
       rte_pktmbuf_free_bulk(bufs, n);
     }
-    if (got == 0 && !packet_clock) core_.advance(wall_clock_ns());
+    if (got == 0) {
+      if (!packet_clock) {
+        core_.advance(wall_clock_ns());  // the wall clock closes bins on time
+      } else if (!idle) {
+        // Replay input exhausted (a pcap queue returns nothing only at its end): hand the
+        // open bin over now, then tell control not to wait for this worker.
+        core_.flush();
+        idle = true;
+        exchange_.set_idle(true);
+      }
+    }
   }
   core_.flush();
   finished_.store(true, std::memory_order_release);

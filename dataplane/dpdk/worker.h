@@ -31,6 +31,18 @@ class RingBinExchange final : public BinExchange {
   // instead of widening the bin, so results do not depend on thread timing. It gives up
   // (returning nullptr, counted by the worker) once `abort` is set.
   void set_blocking(const std::atomic<bool>* abort) { abort_ = abort; }
+  // Replay: the worker waits before opening a bin that starts after `horizon` (kept by
+  // control a few bins beyond the slowest worker), so workers reading separate queues
+  // stay close in packet time and control never holds many open bins.
+  void set_horizon(const std::atomic<uint64_t>* horizon) { horizon_ = horizon; }
+
+  void entering_bin(uint64_t start_ns) override;
+  // Worker side: whether the last poll of all its queues came back empty.
+  void set_idle(bool idle) { idle_.store(idle, std::memory_order_release); }
+
+  // Control side: start of the worker's open bin (0 before its first packet) and idleness.
+  uint64_t position() const { return position_.load(std::memory_order_acquire); }
+  bool idle() const { return idle_.load(std::memory_order_acquire); }
 
   // Worker side.
   BinRecord* acquire() override;
@@ -47,6 +59,9 @@ class RingBinExchange final : public BinExchange {
   std::vector<BinRecord> records_;
   std::vector<BinRecord*> local_free_;  // released by the worker itself; capacity fixed
   const std::atomic<bool>* abort_ = nullptr;
+  const std::atomic<uint64_t>* horizon_ = nullptr;
+  alignas(64) std::atomic<uint64_t> position_{0};  // own cache line: written by the worker
+  std::atomic<bool> idle_{false};
 };
 
 struct WorkerQueue {
@@ -81,6 +96,7 @@ class Worker {
 
  private:
   WorkerSpec spec_;
+  RingBinExchange& exchange_;
   WorkerCounters counters_;
   WorkerCore core_;
   std::atomic<bool> finished_{false};

@@ -1,5 +1,7 @@
 #include "dataplane/flowtree/flowtree.h"
 
+#include <cstring>
+
 #include <algorithm>
 #include <bit>
 #include <cmath>
@@ -67,6 +69,41 @@ Flowtree::Flowtree(const FlowtreeConfig& cfg) : cfg_(cfg), h_(cfg.feature_set, c
   depth_[kRoot] = nodes_[kRoot].key.depth;
   size_ = 1;
   index_insert(kRoot, hash(nodes_[kRoot].key));
+}
+
+void Flowtree::clear() {
+  std::fill(slots_.begin(), slots_.end(), Slot{});
+  std::fill_n(mark_.begin(), size_, uint8_t{0});
+  std::fill_n(dmask_.begin(), size_, uint64_t{0});
+  std::fill_n(prev_.begin(), size_, kNone);
+  dirty_.clear();
+  rng_ = cfg_.seed;
+  nodes_[kRoot] = Node{};
+  nodes_[kRoot].key = h_.root();
+  depth_[kRoot] = nodes_[kRoot].key.depth;
+  size_ = 1;
+  index_insert(kRoot, hash(nodes_[kRoot].key));
+  stats_valid_ = false;
+  order_valid_ = false;
+}
+
+void Flowtree::canonicalize() {
+  sync_links();
+  std::vector<uint32_t> kids;
+  for (size_t p = 0; p < size_; ++p) {
+    kids.clear();
+    for (uint32_t c = nodes_[p].first_child; c != kNone; c = nodes_[c].next_sibling) kids.push_back(c);
+    if (kids.size() < 2) continue;
+    std::sort(kids.begin(), kids.end(), [&](uint32_t a, uint32_t b) {
+      return std::memcmp(&nodes_[a].key, &nodes_[b].key, sizeof(FlowKey)) < 0;
+    });
+    nodes_[p].first_child = kids[0];
+    for (size_t i = 0; i < kids.size(); ++i) {
+      nodes_[kids[i]].next_sibling = i + 1 < kids.size() ? kids[i + 1] : kNone;
+      prev_[kids[i]] = i > 0 ? kids[i - 1] : kNone;
+    }
+  }
+  order_valid_ = false;
 }
 
 uint32_t Flowtree::target_size() const {

@@ -116,6 +116,15 @@ class Flowtree {
   // re-linking the children it covers. This is merge's primitive.
   void add_node(const FlowKey& key, const Counters& c);
 
+  // Empties the tree (root only, RNG reseeded) without releasing memory: the same state as
+  // a freshly constructed tree, at the cost of clearing the index.
+  void clear();
+
+  // Orders every child list by key, so pre-order (and therefore serialize() and
+  // to_json()) depends only on the node set, not on insertion order. Control calls it on
+  // site trees merged from several cores before persisting them.
+  void canonicalize();
+
   // Recomputes pop for every node (one DFS). Queries call it when needed.
   void stats() const;
   bool stats_valid() const { return stats_valid_; }

@@ -618,8 +618,8 @@ BOOST_AUTO_TEST_CASE(burst_ring_errors) {
   expect_error(base("rings:\n  bin_records: 1025\n"), 6, "rings.bin_records", "got \"1025\"");
   expect_error(base("rings:\n  bin_ring_size: 8\n  bin_records: 8\n"), 7, "rings.bin_records",
                "bin_records (8) must be less than bin_ring_size (8)");
-  expect_error(base("rings:\n  bin_ring_size: 4\n"), 6, "rings.bin_records",
-               "bin_records (8) must be less than bin_ring_size (4)");
+  expect_error(base("rings:\n  bin_ring_size: 2\n"), 6, "rings.bin_records",
+               "bin_records (4) must be less than bin_ring_size (2)");
 }
 
 BOOST_AUTO_TEST_CASE(sampling_errors) {

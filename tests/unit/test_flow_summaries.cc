@@ -86,10 +86,13 @@ BOOST_AUTO_TEST_CASE(bin_completes_when_all_workers_moved_on) {
   Collected out;
   auto fsum = make(out, 2);
   fsum.add(0, record(0, 0, 10));
+  fsum.set_position(0, 60 * kSec);
   fsum.add(0, record(0, 60 * kSec, 5));
-  BOOST_TEST(out.sets.empty());  // worker 1 has not reported bin 0 or later yet
+  fsum.set_position(0, 120 * kSec);
+  BOOST_TEST(out.sets.empty());  // worker 1 has not moved past bin 0 yet
   fsum.add(1, record(1, 0, 7));
   BOOST_TEST(out.sets.empty());
+  fsum.set_position(1, 60 * kSec);
   fsum.add(1, record(1, 60 * kSec, 1));
   BOOST_REQUIRE(out.sets.size() == 1u);
   BOOST_TEST(out.sets[0].start_ns == 0u);
@@ -99,6 +102,17 @@ BOOST_AUTO_TEST_CASE(bin_completes_when_all_workers_moved_on) {
   fsum.finish();
   BOOST_REQUIRE(out.sets.size() == 2u);
   BOOST_TEST(out.sets[1].trees[0].total().packets == 6);
+}
+
+BOOST_AUTO_TEST_CASE(idle_workers_do_not_hold_bins_back) {
+  Collected out;
+  auto fsum = make(out, 2);
+  fsum.add(0, record(0, 0, 3));
+  fsum.set_position(0, 60 * kSec);
+  BOOST_TEST(out.sets.empty());
+  fsum.set_position(1, FlowSummaries::kIdle);
+  BOOST_REQUIRE(out.sets.size() == 1u);
+  BOOST_TEST(out.sets[0].trees[0].total().packets == 3);
 }
 
 BOOST_AUTO_TEST_CASE(merge_order_does_not_change_the_site_tree) {
@@ -130,7 +144,10 @@ BOOST_AUTO_TEST_CASE(rollups_merge_bins_in_time_order) {
   auto fsum = FlowSummaries({cfg(FeatureSet::SI), cfg(FeatureSet::DP)}, 1, 60, {900, 3600},
                             [&out](const SiteTrees& s) { out.sets.push_back(s); });
   // Bins at minutes 0, 1, 14, 15 and 61: two 15-min periods in hour 0, one in hour 1.
-  for (uint64_t minute : {0, 1, 14, 15, 61}) fsum.add(0, record(0, minute * 60 * kSec, 2));
+  for (uint64_t minute : {0, 1, 14, 15, 61}) {
+    fsum.add(0, record(0, minute * 60 * kSec, 2));
+    fsum.set_position(0, (minute + 1) * 60 * kSec);
+  }
   fsum.finish();
   std::vector<std::tuple<uint32_t, uint64_t, int64_t, uint64_t>> got;
   for (const auto& s : out.sets) {
@@ -155,7 +172,10 @@ BOOST_AUTO_TEST_CASE(late_and_forced_are_counted) {
   Collected out;
   FlowSummaries fsum({cfg(FeatureSet::SI), cfg(FeatureSet::DP)}, 2, 60, {},
                      [&out](const SiteTrees& s) { out.sets.push_back(s); }, /*max_pending=*/2);
-  for (uint64_t m = 0; m < 4; ++m) fsum.add(0, record(0, m * 60 * kSec, 1));  // worker 1 silent
+  for (uint64_t m = 0; m < 4; ++m) {  // worker 1 silent, position unknown
+    fsum.add(0, record(0, m * 60 * kSec, 1));
+    fsum.set_position(0, (m + 1) * 60 * kSec);
+  }
   BOOST_TEST(fsum.counters().forced_completions == 2u);  // the 3rd and 4th open bin
   BOOST_TEST(out.sets.size() == 2u);
   fsum.add(1, record(1, 0, 5));  // bin 0 already completed: goes to the oldest open bin
