@@ -36,6 +36,16 @@ build/control/haystackd --config "$WORK/haystack.yaml" --until-idle=1000 \
   --file-prefix "haystack-demo-$$" --log-level='*:error'
 
 python3 scripts/print-stats.py "$WORK/stats.json"
+
+# Top talkers over the whole day, from the persisted daily Flowtrees (sampled counts).
+DAY=$(ls "$WORK/state/flowtrees/demo/1d" | head -1)
+for set in SI DI DP; do
+  echo
+  echo "top talkers ($set, day $DAY, heaviest hierarchical heavy hitters):"
+  build/control/haystack-flowtree top "$WORK/state/flowtrees/demo/1d/$DAY/$set.ftr" -k 8
+done
+echo
+echo "IoT detections: not available yet (hitlist matching is the next milestone)."
 echo
 echo "alerts ($WORK/state/alerts.jsonl):"
 cat "$WORK/state/alerts.jsonl"

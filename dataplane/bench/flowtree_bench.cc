@@ -5,11 +5,11 @@
 #include "dataplane/bench/flowtree_bench.h"
 
 #include <fmt/format.h>
-#include <nlohmann/json.hpp>
 #include <x86intrin.h>
+#include <nlohmann/json.hpp>
 
-#include <algorithm>
 #include <arpa/inet.h>
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -26,8 +26,8 @@
 #include "dataplane/flowtree/feature_set.h"
 #include "dataplane/flowtree/flowtree.h"
 #include "dataplane/flowtree/flowtree_queries.h"
-#include "dataplane/pcap_file.h"
 #include "dataplane/parser.h"
+#include "dataplane/pcap_file.h"
 
 namespace haystack::bench {
 namespace {
@@ -81,8 +81,8 @@ struct Options {
   std::vector<uint32_t> pcap_budgets{64, 256, 1000};
   std::vector<ft::FeatureSet> sets{ft::FeatureSet::SI, ft::FeatureSet::DI, ft::FeatureSet::SIDI};
   double phi = 0.0001;
-  double p = 0.3;                  // FlowtreeConfig::p
-  double compress_fraction = 0.75; // FlowtreeConfig::compress_fraction
+  double p = 0.3;                   // FlowtreeConfig::p
+  double compress_fraction = 0.75;  // FlowtreeConfig::compress_fraction
   size_t k = 1000;
   bool pcaps = true;
   int rounds = 3;
@@ -100,7 +100,8 @@ uint64_t to_u64(const std::string& opt, const std::string& v, uint64_t lo, uint6
     pos = 0;
   }
   if (pos == 0 || pos != v.size() || n < lo || n > hi) {
-    throw std::invalid_argument(fmt::format("{}: expected an integer in [{}, {}], got '{}'", opt, lo, hi, v));
+    throw std::invalid_argument(
+        fmt::format("{}: expected an integer in [{}, {}], got '{}'", opt, lo, hi, v));
   }
   return n;
 }
@@ -144,16 +145,19 @@ Options parse(int argc, char** argv) {
       const std::string v = val();
       char* end = nullptr;
       o.phi = std::strtod(v.c_str(), &end);
-      if (end == v.c_str() || *end || !(o.phi > 0 && o.phi < 1)) throw std::invalid_argument("--phi: in (0, 1)");
+      if (end == v.c_str() || *end || !(o.phi > 0 && o.phi < 1))
+        throw std::invalid_argument("--phi: in (0, 1)");
     } else if (s == "--p" || s == "--compress-fraction") {
       const std::string v = val();
       char* end = nullptr;
       const double x = std::strtod(v.c_str(), &end);
-      if (end == v.c_str() || *end || !(x >= 0 && x <= 1)) throw std::invalid_argument(s + ": in [0, 1]");
+      if (end == v.c_str() || *end || !(x >= 0 && x <= 1))
+        throw std::invalid_argument(s + ": in [0, 1]");
       (s == "--p" ? o.p : o.compress_fraction) = x;
     } else if (s == "--budgets" || s == "--pcap-budgets") {
       std::vector<uint32_t> b;
-      for (const auto& x : split(val(), ',')) b.push_back(uint32_t(to_u64(s, x, ft::Flowtree::kMinBudget, 1u << 26)));
+      for (const auto& x : split(val(), ','))
+        b.push_back(uint32_t(to_u64(s, x, ft::Flowtree::kMinBudget, 1u << 26)));
       if (b.empty()) throw std::invalid_argument(s + ": empty list");
       (s == "--budgets" ? o.budgets : o.pcap_budgets) = b;
     } else if (s == "--sets") {
@@ -197,7 +201,8 @@ class Zipf {
   }
   size_t operator()(Rng& r) const {
     const double u = r.uniform() * cdf_.back();
-    return std::min(size_t(std::upper_bound(cdf_.begin(), cdf_.end(), u) - cdf_.begin()), cdf_.size() - 1);
+    return std::min(size_t(std::upper_bound(cdf_.begin(), cdf_.end(), u) - cdf_.begin()),
+                    cdf_.size() - 1);
   }
 
  private:
@@ -226,10 +231,10 @@ struct TrafficConfig {
   double v6_share = 0.1;       // share of flows that are IPv6
   size_t hosts_v4 = 400000;    // per pool (sources, destinations)
   size_t hosts_v6 = 40000;
-  size_t flows = 0;            // 0: packets / 5
-  double alpha_flow = 1.0;     // packets per flow
-  double alpha_host = 1.0;     // flows per host
-  double alpha_prefix = 1.0;   // hosts per prefix
+  size_t flows = 0;           // 0: packets / 5
+  double alpha_flow = 1.0;    // packets per flow
+  double alpha_host = 1.0;    // flows per host
+  double alpha_prefix = 1.0;  // hosts per prefix
 };
 
 std::string ensure_prefix_file(const std::string& path) {
@@ -237,7 +242,8 @@ std::string ensure_prefix_file(const std::string& path) {
   const std::string cmd = fmt::format("python3 '{}/scripts/gen-zipf-traffic.py' --out '{}' >&2",
                                       HAYSTACK_SOURCE_DIR, path);
   if (std::system(cmd.c_str()) != 0 || !std::filesystem::exists(path)) {
-    throw std::runtime_error("no prefix list " + path + " (apt-get install python3-pyasn; " + cmd + ")");
+    throw std::runtime_error("no prefix list " + path + " (apt-get install python3-pyasn; " + cmd +
+                             ")");
   }
   return path;
 }
@@ -254,7 +260,8 @@ void load_prefixes(const std::string& path, std::vector<Prefix>& v4, std::vector
     const int len = std::atoi(line.c_str() + slash + 1);
     uint8_t b[16];
     if (addr.find(':') == std::string::npos) {
-      if (inet_pton(AF_INET, addr.c_str(), b) == 1 && len >= 8 && len <= 24) v4.push_back({IpAddr::from_v4(b), len});
+      if (inet_pton(AF_INET, addr.c_str(), b) == 1 && len >= 8 && len <= 24)
+        v4.push_back({IpAddr::from_v4(b), len});
     } else if (inet_pton(AF_INET6, addr.c_str(), b) == 1 && len >= 19 && len <= 48) {
       v6.push_back({IpAddr::from_v6(b), len});
     }
@@ -312,7 +319,8 @@ Traffic generate(const TrafficConfig& cfg, const std::string& prefix_file) {
       for (auto& h : pl) h = place_host(ps[zp(r)], fam == 1, r);
     }
   }
-  const Zipf zh4(cfg.hosts_v4, cfg.alpha_host), zh6(std::max<size_t>(cfg.hosts_v6, 1), cfg.alpha_host);
+  const Zipf zh4(cfg.hosts_v4, cfg.alpha_host),
+      zh6(std::max<size_t>(cfg.hosts_v6, 1), cfg.alpha_host);
 
   // Service ports: a web-heavy mix; the other side is ephemeral.
   struct Svc {
@@ -320,9 +328,18 @@ Traffic generate(const TrafficConfig& cfg, const std::string& prefix_file) {
     int weight;
     uint8_t proto;  // 0: TCP, or UDP for 1 in 5 (QUIC) / all (17)
   };
-  static constexpr Svc kSvc[] = {{443, 40, 0},  {80, 15, 6},  {53, 8, 17}, {123, 2, 17}, {22, 3, 6},
-                                 {25, 2, 6},    {993, 2, 6},  {8080, 3, 6}, {3478, 2, 17}, {5222, 1, 6},
-                                 {0, 12, 6} /* random registered port */, {1, 10, 17} /* random high, UDP/TCP */};
+  static constexpr Svc kSvc[] = {{443, 40, 0},
+                                 {80, 15, 6},
+                                 {53, 8, 17},
+                                 {123, 2, 17},
+                                 {22, 3, 6},
+                                 {25, 2, 6},
+                                 {993, 2, 6},
+                                 {8080, 3, 6},
+                                 {3478, 2, 17},
+                                 {5222, 1, 6},
+                                 {0, 12, 6} /* random registered port */,
+                                 {1, 10, 17} /* random high, UDP/TCP */};
   int wsum = 0;
   for (const auto& s : kSvc) wsum += s.weight;
 
@@ -378,8 +395,8 @@ ft::FlowKey leaf_of(const ft::Hierarchy& h, const Packet& p) {
 
 struct Truth {
   int64_t total = 0;
-  size_t leaves = 0;           // distinct leaf keys of the feature set
-  size_t hierarchy_nodes = 0;  // nodes of the exact (full) hierarchy
+  size_t leaves = 0;                                 // distinct leaf keys of the feature set
+  size_t hierarchy_nodes = 0;                        // nodes of the exact (full) hierarchy
   std::vector<std::pair<ft::FlowKey, int64_t>> top;  // top-k leaves, count desc
   int64_t kth = 0;                                   // count of the k-th leaf
   KeyMap<int64_t> hhh;                               // exact HHH with their counts
@@ -390,15 +407,16 @@ struct Truth {
 // level: every node's count and its discounted count (leaf: its count; inner node: the
 // discounted counts of its non-HHH children) — the library's hhh() definition applied to
 // the complete hierarchy. `want` are keys whose true count is recorded in lookup.
-Truth exact(const ft::Hierarchy& h, const KeyMap<int64_t>& leaves, int64_t total, size_t k, double phi,
-            const KeySet& want) {
+Truth exact(const ft::Hierarchy& h, const KeyMap<int64_t>& leaves, int64_t total, size_t k,
+            double phi, const KeySet& want) {
   Truth t;
   t.total = total;
   t.leaves = leaves.size();
   const int64_t thr = std::max<int64_t>(1, int64_t(std::ceil(phi * double(total))));
   std::vector<std::pair<ft::FlowKey, int64_t>> v(leaves.begin(), leaves.end());
   auto by_count = [](const auto& a, const auto& b) {
-    return a.second != b.second ? a.second > b.second : std::memcmp(&a.first, &b.first, sizeof a.first) < 0;
+    return a.second != b.second ? a.second > b.second
+                                : std::memcmp(&a.first, &b.first, sizeof a.first) < 0;
   };
   const size_t kk = std::min(k, v.size());
   std::partial_sort(v.begin(), v.begin() + long(kk), v.end(), by_count);
@@ -445,7 +463,9 @@ Dist dist(std::vector<double> v) {
   d.n = v.size();
   if (v.empty()) return d;
   std::sort(v.begin(), v.end());
-  auto q = [&](double f) { return v[std::min(v.size() - 1, size_t(f * double(v.size() - 1) + 0.5))]; };
+  auto q = [&](double f) {
+    return v[std::min(v.size() - 1, size_t(f * double(v.size() - 1) + 0.5))];
+  };
   d.median = q(0.5);
   d.p90 = q(0.9);
   double s = 0;
@@ -453,11 +473,14 @@ Dist dist(std::vector<double> v) {
   d.mean = s / double(v.size());
   return d;
 }
-json to_json(const Dist& d) { return {{"median", d.median}, {"p90", d.p90}, {"mean", d.mean}, {"n", d.n}}; }
+json to_json(const Dist& d) {
+  return {{"median", d.median}, {"p90", d.p90}, {"mean", d.mean}, {"n", d.n}};
+}
 
 double f1(size_t tp, size_t reported, size_t truth) {
   if (reported == 0 && truth == 0) return 1.0;
-  const double p = reported ? double(tp) / double(reported) : 0, r = truth ? double(tp) / double(truth) : 0;
+  const double p = reported ? double(tp) / double(reported) : 0,
+               r = truth ? double(tp) / double(truth) : 0;
   return p + r > 0 ? 2 * p * r / (p + r) : 0.0;
 }
 
@@ -469,8 +492,9 @@ struct Built {
 };
 
 // Accuracy of one feature set over one packet stream for every budget.
-json accuracy(ft::FeatureSet fs, const std::vector<Packet>& pk, const std::vector<uint32_t>& budgets, size_t k,
-              double phi, size_t five_tuples, const Options& o) {
+json accuracy(ft::FeatureSet fs, const std::vector<Packet>& pk,
+              const std::vector<uint32_t>& budgets, size_t k, double phi, size_t five_tuples,
+              const Options& o) {
   const ft::Hierarchy h(fs);
   KeyMap<int64_t> leaves;
   for (const auto& p : pk) ++leaves[leaf_of(h, p)];
@@ -512,7 +536,8 @@ json accuracy(ft::FeatureSet fs, const std::vector<Packet>& pk, const std::vecto
     const size_t truth_k = tr.top.size();
     const double f1_top = f1(std::min(hits, truth_k), x.top.size(), truth_k);
     // Estimates for the true top-k (query(): exact for nodes, else nearest-ancestor estimate).
-    size_t present = 0;  // the dissertation's Table 4.4 reading: true top-k leaves that are tree nodes
+    size_t present =
+        0;  // the dissertation's Table 4.4 reading: true top-k leaves that are tree nodes
     for (const auto& [key, tc] : tr.top) {
       if (x.tree.find(key) != ft::Flowtree::kNone) ++present;
       const auto q = ft::query(x.tree, key);
@@ -529,14 +554,23 @@ json accuracy(ft::FeatureSet fs, const std::vector<Packet>& pk, const std::vecto
                 {"nodes", x.tree.size()},
                 {"build_s", x.seconds},
                 {"build_mupd_s", double(pk.size()) / x.seconds / 1e6},
-                {"topk", {{"reported", x.top.size()}, {"truth", truth_k}, {"hits", hits}, {"f1", f1_top}, {"present", present},
-                          {"present_share", truth_k ? double(present) / double(truth_k) : 1.0}}},
-                {"hhh", {{"reported", x.hh.size()}, {"truth", tr.hhh.size()}, {"tp", hhh_tp},
-                         {"f1", f1(hhh_tp, x.hh.size(), tr.hhh.size())}}},
+                {"topk",
+                 {{"reported", x.top.size()},
+                  {"truth", truth_k},
+                  {"hits", hits},
+                  {"f1", f1_top},
+                  {"present", present},
+                  {"present_share", truth_k ? double(present) / double(truth_k) : 1.0}}},
+                {"hhh",
+                 {{"reported", x.hh.size()},
+                  {"truth", tr.hhh.size()},
+                  {"tp", hhh_tp},
+                  {"f1", f1(hhh_tp, x.hh.size(), tr.hhh.size())}}},
                 {"are_topk_reported", to_json(dist(re_top))},
                 {"are_topk_truth_query", to_json(dist(re_truth))},
                 {"are_hhh_reported", to_json(dist(re_hhh))},
-                {"space_saving_vs_flows", 1.0 - double(x.tree.size()) / double(std::max<size_t>(five_tuples, 1))},
+                {"space_saving_vs_flows",
+                 1.0 - double(x.tree.size()) / double(std::max<size_t>(five_tuples, 1))},
                 {"space_saving_vs_hierarchy",
                  1.0 - double(x.tree.size()) / double(std::max<size_t>(tr.hierarchy_nodes, 1))}};
     rows.push_back(std::move(row));
@@ -561,30 +595,37 @@ size_t distinct_flows(const std::vector<Packet>& pk) {
 }
 
 void print_accuracy_set(const json& s) {
-  fmt::print("\n{}: {} packets, {} flows, {} leaves, {} nodes in the full hierarchy, k-th count {}, "
-             "HHH threshold {} -> {} exact HHH\n",
-             s["feature_set"].get<std::string>(), s["packets"].get<uint64_t>(), s["flows"].get<uint64_t>(),
-             s["leaves"].get<uint64_t>(), s["hierarchy_nodes"].get<uint64_t>(), s["kth_count"].get<int64_t>(),
-             s["hhh_threshold"].get<int64_t>(), s["hhh_truth"].get<uint64_t>());
-  fmt::print("{:>7} {:>6} {:>7} {:>7} {:>8} {:>9} {:>9} {:>9} {:>9} {:>9} {:>9} {:>8} {:>8} {:>7}\n", "budget", "nodes",
-             "F1 top", "in tree", "F1 HHH", "RE top50", "RE top90", "REq top50", "REq top90", "RE hhh50", "RE hhh90",
-             "SS flow", "SS hier", "Mupd/s");
+  fmt::print(
+      "\n{}: {} packets, {} flows, {} leaves, {} nodes in the full hierarchy, k-th count {}, "
+      "HHH threshold {} -> {} exact HHH\n",
+      s["feature_set"].get<std::string>(), s["packets"].get<uint64_t>(), s["flows"].get<uint64_t>(),
+      s["leaves"].get<uint64_t>(), s["hierarchy_nodes"].get<uint64_t>(),
+      s["kth_count"].get<int64_t>(), s["hhh_threshold"].get<int64_t>(),
+      s["hhh_truth"].get<uint64_t>());
+  fmt::print(
+      "{:>7} {:>6} {:>7} {:>7} {:>8} {:>9} {:>9} {:>9} {:>9} {:>9} {:>9} {:>8} {:>8} {:>7}\n",
+      "budget", "nodes", "F1 top", "in tree", "F1 HHH", "RE top50", "RE top90", "REq top50",
+      "REq top90", "RE hhh50", "RE hhh90", "SS flow", "SS hier", "Mupd/s");
   for (const auto& b : s["budgets"]) {
-    fmt::print("{:>7} {:>6} {:>7.3f} {:>7.3f} {:>8.3f} {:>9.2e} {:>9.2e} {:>9.2e} {:>9.2e} {:>9.2e} {:>9.2e} {:>8.4f} {:>8.4f} "
-               "{:>7.2f}\n",
-               b["budget"].get<uint32_t>(), b["nodes"].get<uint32_t>(), b["topk"]["f1"].get<double>(),
-               b["topk"]["present_share"].get<double>(), b["hhh"]["f1"].get<double>(), b["are_topk_reported"]["median"].get<double>(),
-               b["are_topk_reported"]["p90"].get<double>(), b["are_topk_truth_query"]["median"].get<double>(),
-               b["are_topk_truth_query"]["p90"].get<double>(), b["are_hhh_reported"]["median"].get<double>(),
-               b["are_hhh_reported"]["p90"].get<double>(), b["space_saving_vs_flows"].get<double>(),
-               b["space_saving_vs_hierarchy"].get<double>(), b["build_mupd_s"].get<double>());
+    fmt::print(
+        "{:>7} {:>6} {:>7.3f} {:>7.3f} {:>8.3f} {:>9.2e} {:>9.2e} {:>9.2e} {:>9.2e} {:>9.2e} "
+        "{:>9.2e} {:>8.4f} {:>8.4f} "
+        "{:>7.2f}\n",
+        b["budget"].get<uint32_t>(), b["nodes"].get<uint32_t>(), b["topk"]["f1"].get<double>(),
+        b["topk"]["present_share"].get<double>(), b["hhh"]["f1"].get<double>(),
+        b["are_topk_reported"]["median"].get<double>(), b["are_topk_reported"]["p90"].get<double>(),
+        b["are_topk_truth_query"]["median"].get<double>(),
+        b["are_topk_truth_query"]["p90"].get<double>(),
+        b["are_hhh_reported"]["median"].get<double>(), b["are_hhh_reported"]["p90"].get<double>(),
+        b["space_saving_vs_flows"].get<double>(), b["space_saving_vs_hierarchy"].get<double>(),
+        b["build_mupd_s"].get<double>());
   }
 }
 
 std::vector<std::string> capture_files() {
   std::vector<std::string> out;
   for (const std::string& dir : {std::string(HAYSTACK_SOURCE_DIR "/tests/data/pcaps"),
-                                std::string(HAYSTACK_SOURCE_DIR "/../shared/data/pcaps/ndpi")}) {
+                                 std::string(HAYSTACK_SOURCE_DIR "/../shared/data/pcaps/ndpi")}) {
     if (!std::filesystem::is_directory(dir)) continue;
     std::vector<std::string> v;
     for (const auto& e : std::filesystem::directory_iterator(dir)) {
@@ -606,8 +647,11 @@ std::vector<Packet> read_capture(const std::string& path) {
   if (c.link != LinkType::kEthernet) return out;
   for (const auto& f : c.packets) {
     ParsedPacket pp;
-    if (parse_packet(f.data.data(), f.data.size(), pp, c.link) != ParseError::kOk || pp.l3 == L3::kNone) continue;
-    out.push_back({pp.src, pp.dst, pp.sport, pp.dport, pp.proto, uint16_t(std::min<uint32_t>(f.wire_len, 65535))});
+    if (parse_packet(f.data.data(), f.data.size(), pp, c.link) != ParseError::kOk ||
+        pp.l3 == L3::kNone)
+      continue;
+    out.push_back({pp.src, pp.dst, pp.sport, pp.dport, pp.proto,
+                   uint16_t(std::min<uint32_t>(f.wire_len, 65535))});
   }
   return out;
 }
@@ -637,11 +681,15 @@ json run_accuracy(const Options& o) {
               {"generate_s", gen_s},
               {"sets", json::array()}}}};
   if (!o.json) {
-    fmt::print("synthetic: {} packets (seed {}), {} distinct 5-tuples, {} + {} prefixes of {} + {} announced; "
-               "generated in {:.1f} s\n",
-               tf.packets.size(), o.seed, flows, tf.prefixes_v4, tf.prefixes_v6, tf.table_v4, tf.table_v6, gen_s);
-    fmt::print("RE = |pop - true| / true of the reported nodes (top: top-k leaves, hhh: HHH nodes; "
-               "50/90 = median/p90); REq = query() estimate of the true top-k; SS = space saving\n");
+    fmt::print(
+        "synthetic: {} packets (seed {}), {} distinct 5-tuples, {} + {} prefixes of {} + {} "
+        "announced; "
+        "generated in {:.1f} s\n",
+        tf.packets.size(), o.seed, flows, tf.prefixes_v4, tf.prefixes_v6, tf.table_v4, tf.table_v6,
+        gen_s);
+    fmt::print(
+        "RE = |pop - true| / true of the reported nodes (top: top-k leaves, hhh: HHH nodes; "
+        "50/90 = median/p90); REq = query() estimate of the true top-k; SS = space saving\n");
   }
   for (auto fs : o.sets) {
     json s = accuracy(fs, tf.packets, o.budgets, o.k, o.phi, flows, o);
@@ -664,11 +712,12 @@ json run_accuracy(const Options& o) {
         if (!o.json) {
           std::string cells;
           for (const auto& b : s["budgets"]) {
-            cells += fmt::format(" {:.3f}/{:.3f}/{:.1e}", b["topk"]["f1"].get<double>(), b["hhh"]["f1"].get<double>(),
+            cells += fmt::format(" {:.3f}/{:.3f}/{:.1e}", b["topk"]["f1"].get<double>(),
+                                 b["hhh"]["f1"].get<double>(),
                                  b["are_topk_reported"]["median"].get<double>());
           }
-          fmt::print("  {:<34} {:>6} pkts {:>5} leaves {:<4}{}\n", name, pk.size(), s["leaves"].get<uint64_t>(),
-                     s["feature_set"].get<std::string>(), cells);
+          fmt::print("  {:<34} {:>6} pkts {:>5} leaves {:<4}{}\n", name, pk.size(),
+                     s["leaves"].get<uint64_t>(), s["feature_set"].get<std::string>(), cells);
         }
         c["sets"].push_back(std::move(s));
       }
@@ -679,7 +728,9 @@ json run_accuracy(const Options& o) {
       try {
         pk = read_capture(f);
       } catch (const std::exception& e) {
-        if (!o.json) fmt::print("  {:<34} skipped: {}\n", std::filesystem::path(f).filename().string(), e.what());
+        if (!o.json)
+          fmt::print("  {:<34} skipped: {}\n", std::filesystem::path(f).filename().string(),
+                     e.what());
         continue;
       }
       if (pk.empty()) continue;
@@ -713,12 +764,16 @@ json run_speed(const Options& o) {
   const Traffic tf = generate(tc, ensure_prefix_file(o.prefixes));
   const auto& pk = tf.packets;
   const double hz = tsc_hz();
-  json r = {{"command", "flowtree-speed"}, {"packets", pk.size()}, {"seed", o.seed}, {"tsc_hz", hz}};
+  json r = {
+      {"command", "flowtree-speed"}, {"packets", pk.size()}, {"seed", o.seed}, {"tsc_hz", hz}};
   if (!o.json) {
-    fmt::print("{} packets of synthetic Zipf traffic in memory (seed {}), TSC {:.3f} GHz, best of {} rounds\n",
-               pk.size(), o.seed, hz / 1e9, o.rounds);
-    fmt::print("{:<5} {:>6} {:>7}  {:>10} {:>8}  {:>10} {:>8}  {:>10} {:>8} {:>6}\n", "set", "budget", "nodes",
-               "zipf Mu/s", "cyc/upd", "warm Mu/s", "cyc/upd", "exist Mu/s", "cyc/upd", "share");
+    fmt::print(
+        "{} packets of synthetic Zipf traffic in memory (seed {}), TSC {:.3f} GHz, best of {} "
+        "rounds\n",
+        pk.size(), o.seed, hz / 1e9, o.rounds);
+    fmt::print("{:<5} {:>6} {:>7}  {:>10} {:>8}  {:>10} {:>8}  {:>10} {:>8} {:>6}\n", "set",
+               "budget", "nodes", "zipf Mu/s", "cyc/upd", "warm Mu/s", "cyc/upd", "exist Mu/s",
+               "cyc/upd", "share");
   }
   auto timed = [&](auto&& body) {  // returns TSC cycles of the best round
     uint64_t best = ~0ull;
@@ -763,22 +818,25 @@ json run_speed(const Options& o) {
     });
     g_sink = g_sink + t.size();
     const double share = double(hit.size()) / double(pk.size());
-    json s = {{"feature_set", std::string(ft::feature_set_name(fs))},
-              {"budget", t.budget()},
-              {"nodes", t.size()},
-              {"zipf_mupd_s", mups(c_zipf, pk.size())},
-              {"zipf_cycles_per_update", double(c_zipf) / double(pk.size())},
-              {"warm_mupd_s", mups(c_warm, pk.size())},
-              {"warm_cycles_per_update", double(c_warm) / double(pk.size())},
-              {"existing_mupd_s", hit.empty() ? 0.0 : mups(c_hit, hit.size())},
-              {"existing_cycles_per_update", hit.empty() ? 0.0 : double(c_hit) / double(hit.size())},
-              {"existing_share", share}};
+    json s = {
+        {"feature_set", std::string(ft::feature_set_name(fs))},
+        {"budget", t.budget()},
+        {"nodes", t.size()},
+        {"zipf_mupd_s", mups(c_zipf, pk.size())},
+        {"zipf_cycles_per_update", double(c_zipf) / double(pk.size())},
+        {"warm_mupd_s", mups(c_warm, pk.size())},
+        {"warm_cycles_per_update", double(c_warm) / double(pk.size())},
+        {"existing_mupd_s", hit.empty() ? 0.0 : mups(c_hit, hit.size())},
+        {"existing_cycles_per_update", hit.empty() ? 0.0 : double(c_hit) / double(hit.size())},
+        {"existing_share", share}};
     if (!o.json) {
-      fmt::print("{:<5} {:>6} {:>7}  {:>10.2f} {:>8.1f}  {:>10.2f} {:>8.1f}  {:>10.2f} {:>8.1f} {:>6.3f}\n",
-                 s["feature_set"].get<std::string>(), t.budget(), t.size(), s["zipf_mupd_s"].get<double>(),
-                 s["zipf_cycles_per_update"].get<double>(), s["warm_mupd_s"].get<double>(),
-                 s["warm_cycles_per_update"].get<double>(), s["existing_mupd_s"].get<double>(),
-                 s["existing_cycles_per_update"].get<double>(), share);
+      fmt::print(
+          "{:<5} {:>6} {:>7}  {:>10.2f} {:>8.1f}  {:>10.2f} {:>8.1f}  {:>10.2f} {:>8.1f} "
+          "{:>6.3f}\n",
+          s["feature_set"].get<std::string>(), t.budget(), t.size(), s["zipf_mupd_s"].get<double>(),
+          s["zipf_cycles_per_update"].get<double>(), s["warm_mupd_s"].get<double>(),
+          s["warm_cycles_per_update"].get<double>(), s["existing_mupd_s"].get<double>(),
+          s["existing_cycles_per_update"].get<double>(), share);
       std::fflush(stdout);
     }
     sets.push_back(std::move(s));
@@ -810,7 +868,8 @@ json run_speed(const Options& o) {
   std::vector<Packet> hit;
   for (const auto& p : pk) {
     bool all_in = true;
-    for (size_t i = 0; i < trees.size() && all_in; ++i) all_in = trees[i].find(leaf_of(hs[i], p)) != ft::Flowtree::kNone;
+    for (size_t i = 0; i < trees.size() && all_in; ++i)
+      all_in = trees[i].find(leaf_of(hs[i], p)) != ft::Flowtree::kNone;
     if (all_in) hit.push_back(p);
   }
   const uint64_t c_hit = timed([&](int) { feed(hit); });
@@ -821,26 +880,30 @@ json run_speed(const Options& o) {
     g_sink = g_sink + tmp.size();
   });
   const double zipf_cpp = double(c_zipf - std::min(c_zipf, c_ctor)) / double(pk.size());
-  r["all11"] = {{"zipf_cycles_per_packet", zipf_cpp},
-                {"zipf_mpps", hz / zipf_cpp / 1e6},
-                {"warm_cycles_per_packet", double(c_warm) / double(pk.size())},
-                {"warm_mpps", hz / (double(c_warm) / double(pk.size())) / 1e6},
-                {"existing_cycles_per_packet", hit.empty() ? 0.0 : double(c_hit) / double(hit.size())},
-                {"existing_share", double(hit.size()) / double(pk.size())}};
+  r["all11"] = {
+      {"zipf_cycles_per_packet", zipf_cpp},
+      {"zipf_mpps", hz / zipf_cpp / 1e6},
+      {"warm_cycles_per_packet", double(c_warm) / double(pk.size())},
+      {"warm_mpps", hz / (double(c_warm) / double(pk.size())) / 1e6},
+      {"existing_cycles_per_packet", hit.empty() ? 0.0 : double(c_hit) / double(hit.size())},
+      {"existing_share", double(hit.size()) / double(pk.size())}};
   if (!o.json) {
     const auto& a = r["all11"];
-    fmt::print("\nall 11 sets per packet: zipf {:.0f} cycles/pkt ({:.2f} Mpps), warm {:.0f} cycles/pkt "
-               "({:.2f} Mpps), existing {:.0f} cycles/pkt (share {:.3f})\n",
-               a["zipf_cycles_per_packet"].get<double>(), a["zipf_mpps"].get<double>(),
-               a["warm_cycles_per_packet"].get<double>(), a["warm_mpps"].get<double>(),
-               a["existing_cycles_per_packet"].get<double>(), a["existing_share"].get<double>());
+    fmt::print(
+        "\nall 11 sets per packet: zipf {:.0f} cycles/pkt ({:.2f} Mpps), warm {:.0f} cycles/pkt "
+        "({:.2f} Mpps), existing {:.0f} cycles/pkt (share {:.3f})\n",
+        a["zipf_cycles_per_packet"].get<double>(), a["zipf_mpps"].get<double>(),
+        a["warm_cycles_per_packet"].get<double>(), a["warm_mpps"].get<double>(),
+        a["existing_cycles_per_packet"].get<double>(), a["existing_share"].get<double>());
   }
   return r;
 }
 
 }  // namespace
 
-bool is_flowtree_subcommand(std::string_view cmd) { return cmd == "flowtree-accuracy" || cmd == "flowtree-speed"; }
+bool is_flowtree_subcommand(std::string_view cmd) {
+  return cmd == "flowtree-accuracy" || cmd == "flowtree-speed";
+}
 
 int flowtree_main(int argc, char** argv) {
   Options o;
