@@ -1,6 +1,6 @@
 #include "dataplane/sampler.h"
 
-#include <cstring>
+#include "dataplane/hash.h"
 
 namespace haystack {
 
@@ -8,33 +8,16 @@ std::string_view sample_method_name(SampleMethod m) {
   return m == SampleMethod::kCount ? "count" : "hash";
 }
 
-namespace {
-// 64-bit mixing (splitmix64 finaliser): cheap, well distributed, stable across builds.
-inline uint64_t mix(uint64_t x) {
-  x ^= x >> 30;
-  x *= 0xbf58476d1ce4e5b9ULL;
-  x ^= x >> 27;
-  x *= 0x94d049bb133111ebULL;
-  x ^= x >> 31;
-  return x;
-}
-inline uint64_t load64(const uint8_t* p) {
-  uint64_t v;
-  std::memcpy(&v, p, 8);
-  return v;
-}
-}  // namespace
-
 uint64_t invariant_hash(const ParsedPacket& p, uint64_t seed) {
-  uint64_t h = mix(seed ^ 0x9e3779b97f4a7c15ULL);
-  h = mix(h ^ load64(p.src.b.data()));
-  h = mix(h ^ load64(p.src.b.data() + 8));
-  h = mix(h ^ load64(p.dst.b.data()));
-  h = mix(h ^ load64(p.dst.b.data() + 8));
+  uint64_t h = mix64(seed ^ 0x9e3779b97f4a7c15ULL);
+  h = mix64(h ^ load64(p.src.b.data()));
+  h = mix64(h ^ load64(p.src.b.data() + 8));
+  h = mix64(h ^ load64(p.dst.b.data()));
+  h = mix64(h ^ load64(p.dst.b.data() + 8));
   uint64_t ident = p.l3 == L3::kIpv4 ? p.ip_id : p.flow_label;
   uint64_t ports = p.has_ports ? (uint64_t(p.sport) << 16 | p.dport) : 0;
-  h = mix(h ^ (uint64_t(p.proto) << 56 | ident << 32 | p.ip_len));
-  h = mix(h ^ ports);
+  h = mix64(h ^ (uint64_t(p.proto) << 56 | ident << 32 | p.ip_len));
+  h = mix64(h ^ ports);
   return h;
 }
 
