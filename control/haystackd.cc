@@ -25,21 +25,25 @@ int main(int argc, char** argv) {
   opt.eal_args = eal;
   CLI::App app{
       "haystackd: line-rate packet summaries and IoT detection on DPDK ports.\n"
-      "Usage: haystackd --config FILE [options] [-- EAL arguments]\n"
+      "Options go before `--`, EAL arguments after it.\n"
       "Ports and worker lcores come from the config; EAL arguments such as --no-huge,\n"
       "-m 512, --file-prefix or --lcores may follow `--`. Exit codes: 0 ok, 1 runtime\n"
       "failure, 2 bad configuration or usage.",
       "haystackd"};
-  app.add_option("-c,--config", opt.config_path, "YAML configuration file")->required();
+  app.footer("Synopsis: haystackd --config FILE [OPTIONS] [-- EAL arguments]");
+  app.add_option("-c,--config", opt.config_path, "YAML configuration file (docs/operations.md)")
+      ->required()
+      ->type_name("FILE");
   app.add_flag("--check-config", opt.check_only, "validate the configuration and exit");
   std::string idle;
   app.add_option("--until-idle", idle,
                  "exit after no packet arrived for MS milliseconds (default 1000); for "
                  "replay of pcap files")
       ->expected(0, 1)
-      ->default_str("1000");
+      ->type_name("[MS]");
   app.add_option("--stats-out", opt.stats_out,
-                 "write the final JSON statistics document to FILE ('-' = stdout)");
+                 "write the final JSON statistics document to FILE ('-' = stdout, the default)")
+      ->type_name("FILE");
   app.set_version_flag("--version", std::string("haystackd ") + HAYSTACK_VERSION);
   std::reverse(ours.begin(), ours.end());
   try {
