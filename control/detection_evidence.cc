@@ -1,0 +1,124 @@
+#include "control/detection_evidence.h"
+
+#include <algorithm>
+#include <iterator>
+
+#include "control/pseudonym.h"
+
+namespace haystack::detection {
+namespace {
+
+constexpr SipKey kIpHashKey = {0x68, 0x61, 0x79, 0x73, 0x74, 0x61, 0x63, 0x6b,
+                               0x2d, 0x69, 0x70, 0x2d, 0x68, 0x61, 0x73, 0x68};
+
+void add_service(std::vector<ServiceTraffic>& v, const ServiceTraffic& t) {
+  auto it = std::lower_bound(v.begin(), v.end(), t.service,
+                             [](const ServiceTraffic& a, hitlist::ServiceId s) {
+                               return a.service < s;
+                             });
+  if (it == v.end() || it->service != t.service) {
+    v.insert(it, t);
+    return;
+  }
+  it->packets += t.packets;
+  it->bytes += t.bytes;
+  it->first_ns = std::min(it->first_ns, t.first_ns);
+  it->last_ns = std::max(it->last_ns, t.last_ns);
+}
+
+}  // namespace
+
+LineId LineId::of(const IpAddr& a, uint8_t len) {
+  LineId l;
+  l.addr = a;
+  const int max = a.v4 ? 32 : 128;
+  if (len > max) len = uint8_t(max);
+  l.len = len;
+  const int first = a.v4 ? 96 : 0;  // bit offset of the family's address in the 16 bytes
+  for (int bit = first + len; bit < 128; ++bit) l.addr.b[bit / 8] &= uint8_t(~(0x80u >> (bit % 8)));
+  return l;
+}
+
+std::string LineId::to_string() const { return prefix_string(addr, len); }
+
+bool LineId::operator<(const LineId& o) const {
+  if (addr.v4 != o.addr.v4) return addr.v4 > o.addr.v4;  // IPv4 first
+  if (addr.b != o.addr.b) return addr.b < o.addr.b;
+  return len < o.len;
+}
+
+size_t LineIdHash::operator()(const LineId& l) const {
+  return size_t(ip_hash(l.addr) ^ (uint64_t(l.len) * 0x9e3779b97f4a7c15ULL));
+}
+
+uint64_t ip_hash(const IpAddr& a) { return siphash24(kIpHashKey, a.b.data(), a.b.size()); }
+
+void BoundedDistinctSet::insert(uint64_t h) {
+  auto it = std::lower_bound(v_.begin(), v_.end(), h);
+  if (it != v_.end() && *it == h) return;
+  if (v_.size() >= kCapacity) {
+    saturated_ = true;
+    return;
+  }
+  v_.insert(it, h);
+}
+
+void BoundedDistinctSet::merge(const BoundedDistinctSet& o) {
+  saturated_ = saturated_ || o.saturated_;
+  if (o.v_.empty()) return;
+  std::vector<uint64_t> u;
+  u.reserve(std::min(kCapacity, v_.size() + o.v_.size()));
+  std::set_union(v_.begin(), v_.end(), o.v_.begin(), o.v_.end(), std::back_inserter(u));
+  if (u.size() > kCapacity) {
+    u.resize(kCapacity);
+    saturated_ = true;
+  }
+  v_ = std::move(u);
+}
+
+bool is_scan_port(uint16_t port) {
+  for (uint16_t p : kScanPorts)
+    if (p == port) return true;
+  return false;
+}
+
+void merge(LineBinEvidence& into, const LineBinEvidence& from) {
+  if (!from.domains.empty()) {
+    std::vector<hitlist::DomainId> u;
+    u.reserve(into.domains.size() + from.domains.size());
+    std::set_union(into.domains.begin(), into.domains.end(), from.domains.begin(),
+                   from.domains.end(), std::back_inserter(u));
+    into.domains = std::move(u);
+  }
+  for (const auto& t : from.services) add_service(into.services, t);
+  into.first_ns = std::min(into.first_ns, from.first_ns);
+  into.last_ns = std::max(into.last_ns, from.last_ns);
+  into.backend_ips.merge(from.backend_ips);
+  into.scan_port_connections += from.scan_port_connections;
+  into.scan_port_destinations.merge(from.scan_port_destinations);
+}
+
+void add_hitlist_packet(LineBinEvidence& ev, const hitlist::Bundle& bundle, uint32_t endpoint,
+                        const IpAddr& server, uint64_t bytes, uint64_t ts_ns) {
+  if (endpoint >= bundle.endpoints.size()) return;
+  std::vector<hitlist::ServiceId> svcs;
+  for (hitlist::DomainId d : bundle.endpoints[endpoint].domains) {
+    if (d >= bundle.domains.size()) continue;
+    auto it = std::lower_bound(ev.domains.begin(), ev.domains.end(), d);
+    if (it == ev.domains.end() || *it != d) ev.domains.insert(it, d);
+    for (const auto& use : bundle.domains[d].uses)
+      if (std::find(svcs.begin(), svcs.end(), use.service) == svcs.end())
+        svcs.push_back(use.service);
+  }
+  for (hitlist::ServiceId s : svcs) add_service(ev.services, {s, 1, bytes, ts_ns, ts_ns});
+  ev.first_ns = std::min(ev.first_ns, ts_ns);
+  ev.last_ns = std::max(ev.last_ns, ts_ns);
+  ev.backend_ips.insert(ip_hash(server));
+}
+
+void add_scan_port_attempt(LineBinEvidence& ev, const IpAddr& dst) {
+  ++ev.scan_port_connections;
+  ev.scan_port_destinations.insert(ip_hash(dst));
+}
+
+}  // namespace haystack::detection

@@ -1,0 +1,281 @@
+#!/usr/bin/env python3
+"""Build an example hitlist bundle (docs/hitlist-format.md) from the real IoT catalog.
+
+Inputs (NEU-SNS, Apache-2.0):
+  * BehavIoT destination-party tables, one CSV per device:
+      protocol,domain,period,org,party   (party 1 = first party, 2 = support, 3 = generic)
+  * intl-iot passive DNS: IP<TAB>hostname pairs resolved by the Mon(IoT)r lab devices.
+
+What the script does, in order:
+  1. Rows with protocol DNS or NTP, party 3 (generic), IP literals and MAC addresses are
+     dropped. party 1 -> role primary, party 2 -> role support (primary wins when devices
+     disagree).
+  2. Wildcard rows (`*.push.apple.com`) are expanded to the concrete names under that
+     suffix seen in the passive DNS (sorted, at most MAX_EXPANSION). Wildcards under a
+     generic cloud/CDN suffix (GENERIC_SUFFIXES, e.g. `*.us-east-1.amazonaws.com`) are
+     dropped: those names are not specific to one vendor.
+  3. Each device file maps to a leaf service (DEVICES). Services form the tree in SERVICES:
+     platform (e.g. amazon-alexa: the shared Alexa voice-service domains) > manufacturer
+     (amazon: what several Amazon products share) > product (amazon-echo, ...).
+     A domain belongs to the most specific service that covers every device using it
+     (lowest common ancestor of their leaf services), unless PINNED assigns it explicitly
+     (platform domains). A domain used by devices with no common ancestor (e.g.
+     `*.compute.amazonaws.com` by a fridge and a sous-vide) is not IoT-specific: dropped.
+  4. A service left without a primary domain is dropped; its children move up to its
+     parent (levels stay strictly decreasing).
+  5. Endpoints: every IP the passive DNS gives for a kept domain. Only the protocol is
+     known from the catalog, so TCP rows give (tcp, 443) and UDP rows give (udp, any).
+     Domains sharing an IP and key are listed on one endpoint line. Domains without any
+     passive-DNS IP stay in the bundle without endpoints.
+  No dedicated/shared classification is applied here (that is the hitlist builder's job):
+  the output is an example of the format on real names and addresses, not an operational
+  hitlist.
+
+Usage: scripts/catalog-to-hitlist.py [--catalog DIR] [--pdns FILE] [--date YYYY-MM-DD] OUT
+"""
+import argparse
+import collections
+import csv
+import ipaddress
+import os
+import re
+import sys
+
+MAX_EXPANSION = 8
+
+GENERIC_SUFFIXES = ('amazonaws.com', 'akadns.net', 'akamaiedge.net', 'cloudfront.net',
+                    'linodeusercontent.com', 'hwclouds-dns.com')
+
+# service key -> (level, parent key or None, human name). Order = output order.
+SERVICES = {
+    'amazon-alexa': ('platform', None, 'Alexa Enabled (Alexa voice service)'),
+    'amazon': ('manufacturer', 'amazon-alexa', 'Amazon devices'),
+    'amazon-echo': ('product', 'amazon', 'Amazon Echo smart speakers'),
+    'amazon-echo-show': ('product', 'amazon', 'Amazon Echo Show / Spot (screen)'),
+    'amazon-smart-plug': ('product', 'amazon', 'Amazon Smart Plug'),
+    'tuya': ('platform', None, 'Tuya IoT platform'),
+    'smartthings': ('platform', None, 'Samsung SmartThings'),
+    'samsung': ('manufacturer', 'smartthings', 'Samsung appliances'),
+    'samsung-fridge': ('product', 'samsung', 'Samsung Family Hub fridge'),
+    'smartthings-hub': ('product', 'samsung', 'SmartThings hub'),
+    'google-home': ('manufacturer', None, 'Google Home / Nest Mini'),
+    'nest': ('manufacturer', None, 'Nest thermostat'),
+    'apple-homepod': ('manufacturer', None, 'Apple HomePod'),
+    'ring': ('manufacturer', None, 'Ring'),
+    'ring-camera': ('product', 'ring', 'Ring camera'),
+    'ring-chime': ('product', 'ring', 'Ring chime'),
+    'ring-doorbell': ('product', 'ring', 'Ring doorbell'),
+    'tplink-kasa': ('manufacturer', None, 'TP-Link Kasa'),
+    'dlink': ('manufacturer', None, 'D-Link cameras and sensors'),
+    'aqara': ('manufacturer', None, 'Aqara hub'),
+    'meross': ('manufacturer', None, 'Meross'),
+    'microseven': ('manufacturer', None, 'Microseven camera'),
+    'ge-appliances': ('manufacturer', None, 'GE Appliances'),
+    'philips-hue': ('manufacturer', None, 'Philips Hue'),
+    'wemo': ('manufacturer', None, 'Belkin Wemo'),
+    'govee': ('manufacturer', None, 'Govee'),
+    'ikea-tradfri': ('manufacturer', None, 'IKEA Tradfri'),
+    'switchbot': ('manufacturer', None, 'SwitchBot'),
+    'icsee': ('manufacturer', None, 'iCSee (XM) cameras'),
+    'wansview': ('manufacturer', None, 'Wansview camera'),
+    'wink': ('manufacturer', None, 'Wink hub'),
+    'anova': ('manufacturer', None, 'Anova sous vide'),
+    'wyze': ('manufacturer', None, 'Wyze camera'),
+    'yi': ('manufacturer', None, 'YI camera'),
+}
+
+# BehavIoT device file -> leaf service. Devices that only talk to generic (party 3)
+# destinations or IP literals contribute nothing.
+DEVICES = {
+    'echodot': 'amazon-echo', 'echodot3a': 'amazon-echo', 'echodot4b': 'amazon-echo',
+    'echoflex1': 'amazon-echo', 'echoplus': 'amazon-echo',
+    'echoshow5': 'amazon-echo-show', 'echospot': 'amazon-echo-show',
+    'amazon-plug': 'amazon-smart-plug',
+    'bulb1': 'tuya', 'gosund-bulb1': 'tuya', 'smartlife-bulb': 'tuya',
+    'thermopro-sensor': 'tuya', 'tuya-camera': 'tuya',
+    'fridge': 'samsung-fridge', 'smartthings-hub': 'smartthings-hub',
+    'google-home-mini': 'google-home', 'google-nest-mini1': 'google-home',
+    'nest-tstat': 'nest',
+    'homepod': 'apple-homepod', 'homepod-mini1': 'apple-homepod',
+    'ring-camera': 'ring-camera', 'ring-chime1': 'ring-chime', 'ring-doorbell': 'ring-doorbell',
+    'tplink-bulb': 'tplink-kasa', 'tplink-plug': 'tplink-kasa',
+    'dlink-camera': 'dlink', 'dlink-mov': 'dlink',
+    'aqara-hub': 'aqara', 'meross-dooropener': 'meross', 'microseven-camera': 'microseven',
+    'microwave': 'ge-appliances', 't-philips-hub': 'philips-hue', 't-wemo-plug': 'wemo',
+    'govee-led1': 'govee', 'ikea-hub': 'ikea-tradfri', 'switchbot-hub': 'switchbot',
+    'icsee-doorbell': 'icsee', 'wansview-cam-wired': 'wansview', 'wink-hub2': 'wink',
+    'sousvide': 'anova', 'wyze-cam': 'wyze', 'yi-camera': 'yi',
+}
+
+# Domains assigned explicitly (platform level).
+PINNED = [
+    (re.compile(r'^avs-alexa-\d+-na\.amazon\.com$'), 'amazon-alexa'),
+    (re.compile(r'^api\.amazonalexa\.com$'), 'amazon-alexa'),
+    (re.compile(r'(^|\.)smartthings\.com$'), 'smartthings'),
+]
+
+MAC_RE = re.compile(r'^[0-9a-f]{2}(:[0-9a-f]{2}){5}$')
+
+
+def ancestors(key):
+    chain = []
+    while key is not None:
+        chain.append(key)
+        key = SERVICES[key][1]
+    return chain
+
+
+def lca(keys):
+    keys = list(keys)
+    common = ancestors(keys[0])
+    for k in keys[1:]:
+        a = set(ancestors(k))
+        common = [c for c in common if c in a]
+    return common[0] if common else None
+
+
+def is_ip(s):
+    try:
+        ipaddress.ip_address(s)
+        return True
+    except ValueError:
+        return False
+
+
+def main():
+    here = os.path.dirname(os.path.abspath(__file__))
+    shared = os.path.normpath(os.path.join(here, '..', '..', 'shared', 'data'))
+    ap = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    ap.add_argument('--catalog', default=os.path.join(shared, 'iot-catalog', 'behaviot-destination-party'))
+    ap.add_argument('--pdns', default=os.path.join(shared, 'passive-dns', 'intl-iot.tshark_all.hosts'))
+    ap.add_argument('--date', default='2026-11-01')
+    ap.add_argument('out')
+    args = ap.parse_args()
+
+    pdns = collections.defaultdict(set)  # name -> IPs
+    with open(args.pdns, encoding='utf-8', errors='replace') as f:
+        for line in f:
+            parts = line.rstrip('\n').split('\t')
+            if len(parts) != 2:
+                continue
+            addr, name = parts[0].strip(), parts[1].strip().lower().rstrip('.')
+            if is_ip(addr) and name:
+                pdns[name].add(ipaddress.ip_address(addr))
+    names = sorted(pdns)
+
+    # domain -> {'devices': set, 'primary': bool, 'protos': set}
+    doms = {}
+    dropped = collections.Counter()
+    for fn in sorted(os.listdir(args.catalog)):
+        dev = fn[:-4]
+        if not fn.endswith('.csv') or dev not in DEVICES:
+            continue
+        with open(os.path.join(args.catalog, fn), newline='') as f:
+            for row in csv.DictReader(f):
+                proto = row['protocol'].strip().upper()
+                dom = row['domain'].strip().lower().rstrip('.')
+                party = row['party'].strip()
+                if proto not in ('TCP', 'UDP'):
+                    dropped['dns/ntp/other protocol'] += 1
+                    continue
+                if party not in ('1', '2'):
+                    dropped['generic (party 3)'] += 1
+                    continue
+                if is_ip(dom) or MAC_RE.match(dom):
+                    dropped['address literal'] += 1
+                    continue
+                if dom.startswith('*.'):
+                    suffix = dom[2:]
+                    if any(suffix == g or suffix.endswith('.' + g) for g in GENERIC_SUFFIXES):
+                        dropped['generic wildcard'] += 1
+                        continue
+                    concrete = [n for n in names if n.endswith('.' + suffix)][:MAX_EXPANSION]
+                    if not concrete:
+                        dropped['wildcard without passive-DNS names'] += 1
+                else:
+                    concrete = [dom]
+                for c in concrete:
+                    d = doms.setdefault(c, {'devices': set(), 'primary': False, 'protos': set()})
+                    d['devices'].add(dev)
+                    d['primary'] |= party == '1'
+                    d['protos'].add(proto)
+
+    # Assign domains to services.
+    svc_domains = collections.defaultdict(dict)  # service -> {fqdn: role}
+    for fqdn, d in sorted(doms.items()):
+        svc = None
+        for rx, key in PINNED:
+            if rx.search(fqdn):
+                svc = key
+                break
+        if svc is None:
+            svc = lca(DEVICES[dev] for dev in d['devices'])
+        if svc is None:
+            dropped['domain shared by unrelated vendors'] += 1
+            continue
+        svc_domains[svc][fqdn] = 'primary' if d['primary'] else 'support'
+
+    # Drop services without a primary domain; children move up.
+    parent = {k: v[1] for k, v in SERVICES.items()}
+    alive = [k for k in SERVICES]
+    changed = True
+    while changed:
+        changed = False
+        for k in list(alive):
+            if 'primary' not in svc_domains.get(k, {}).values():
+                alive.remove(k)
+                for c in alive:
+                    if parent[c] == k:
+                        parent[c] = parent[k]
+                svc_domains.pop(k, None)
+                dropped['service without primary domain'] += 1
+                changed = True
+
+    # Endpoints: (ip, proto, port) -> set of domains.
+    eps = collections.defaultdict(set)
+    for svc in alive:
+        for fqdn in svc_domains[svc]:
+            for ip in pdns.get(fqdn, ()):
+                for proto in sorted(doms[fqdn]['protos']):
+                    key = (ip, 'tcp', '443') if proto == 'TCP' else (ip, 'udp', 'any')
+                    eps[key].add(fqdn)
+
+    out = []
+    w = out.append
+    w('# Example Haystack hitlist bundle derived from the real NEU-SNS IoT catalog.')
+    w('# Generated by scripts/catalog-to-hitlist.py; see tests/data/NOTICE. Not an')
+    w('# operational hitlist: no dedicated/shared IP classification was applied.')
+    w('hitlist 1')
+    w(f'valid_from {args.date}')
+    w(f'valid_until {args.date}')
+    w('provenance generated by scripts/catalog-to-hitlist.py')
+    w('provenance catalog: NEU-SNS/BehavIoT destination-party tables '
+      '(shared/data/iot-catalog/behaviot-destination-party/*.csv), licence Apache-2.0')
+    w('provenance passive DNS: NEU-SNS/intl-iot tshark_all.hosts '
+      '(shared/data/passive-dns/intl-iot.tshark_all.hosts), licence Apache-2.0')
+    w('provenance rules: party 1 = primary, 2 = support, 3 dropped; DNS/NTP rows dropped; '
+      'TCP -> tcp 443, UDP -> udp any')
+    w('')
+    w('# service <key> <level> <parent|-> <name>')
+    for k in alive:
+        level, _, name = SERVICES[k]
+        w(f'service {k} {level} {parent[k] or "-"} {name}')
+    w('')
+    w('# domain <fqdn> <service:role>...')
+    for k in alive:
+        for fqdn in sorted(svc_domains[k]):
+            w(f'domain {fqdn} {k}:{svc_domains[k][fqdn]}')
+    w('')
+    w('# endpoint <address[/len]> <tcp|udp|any> <port|any> <fqdn>...')
+    for (ip, proto, port) in sorted(eps, key=lambda e: (e[0].version, int(e[0]), e[1], e[2])):
+        w(f'endpoint {ip} {proto} {port} ' + ' '.join(sorted(eps[(ip, proto, port)])))
+    with open(args.out, 'w') as f:
+        f.write('\n'.join(out) + '\n')
+    n_dom = sum(len(v) for v in svc_domains.values())
+    print(f'{args.out}: {len(alive)} services, {n_dom} domains, {len(eps)} endpoints', file=sys.stderr)
+    for reason, n in sorted(dropped.items()):
+        print(f'  dropped {n}: {reason}', file=sys.stderr)
+
+
+if __name__ == '__main__':
+    main()
