@@ -40,83 +40,6 @@ ConfigError::ConfigError(std::string file, int line, std::string key, const std:
       key_(std::move(key)) {}
 
 // ---------------------------------------------------------------------------------------
-// Prefixes
-
-bool parse_prefix(const std::string& text, Prefix& out, std::string& why) {
-  const size_t slash = text.find('/');
-  const std::string addr_text = text.substr(0, slash);
-  const bool v6 = addr_text.find(':') != std::string::npos;
-  const int max_len = v6 ? 128 : 32;
-
-  Prefix p;
-  if (v6) {
-    uint8_t buf[16];
-    if (inet_pton(AF_INET6, addr_text.c_str(), buf) != 1) {
-      why = "invalid IPv6 address \"" + addr_text + "\"";
-      return false;
-    }
-    p.addr = IpAddr::from_v6(buf);
-  } else {
-    uint8_t buf[4];
-    if (inet_pton(AF_INET, addr_text.c_str(), buf) != 1) {
-      why = "invalid IPv4 address \"" + addr_text + "\"";
-      return false;
-    }
-    p.addr = IpAddr::from_v4(buf);
-  }
-
-  int len = max_len;
-  if (slash != std::string::npos) {
-    const std::string len_text = text.substr(slash + 1);
-    const bool digits =
-        !len_text.empty() && len_text.size() <= 3 &&
-        std::all_of(len_text.begin(), len_text.end(), [](char c) { return c >= '0' && c <= '9'; });
-    if (!digits || std::stoi(len_text) > max_len) {
-      why = "invalid prefix length \"" + len_text + "\" (expected 0.." + std::to_string(max_len) +
-            ")";
-      return false;
-    }
-    len = std::stoi(len_text);
-  }
-  p.len = static_cast<uint8_t>(len);
-
-  // Clear host bits; if any were set, the operator most likely mistyped the prefix.
-  Prefix net = p;
-  const int base = v6 ? 0 : 12;
-  const int bits = v6 ? 128 : 32;
-  for (int i = len; i < bits; ++i) {
-    const int byte = base + i / 8;
-    net.addr.b[byte] &= static_cast<uint8_t>(~(0x80u >> (i % 8)));
-  }
-  if (!(net.addr == p.addr)) {
-    why = "host bits set in \"" + text + "\" (did you mean " + net.str() + "?)";
-    return false;
-  }
-  out = net;
-  return true;
-}
-
-bool Prefix::contains(const IpAddr& a) const {
-  if (a.v4 != addr.v4) return false;
-  const int base = addr.v4 ? 12 : 0;
-  const int full = len / 8;
-  for (int i = 0; i < full; ++i) {
-    if (a.b[base + i] != addr.b[base + i]) return false;
-  }
-  const int rem = len % 8;
-  if (rem == 0) return true;
-  const uint8_t mask = static_cast<uint8_t>(0xff00u >> rem);
-  return (a.b[base + full] & mask) == (addr.b[base + full] & mask);
-}
-
-std::string Prefix::str() const {
-  char buf[INET6_ADDRSTRLEN];
-  const char* r = addr.v4 ? inet_ntop(AF_INET, addr.b.data() + 12, buf, sizeof buf)
-                          : inet_ntop(AF_INET6, addr.b.data(), buf, sizeof buf);
-  if (r == nullptr) return "?";
-  return std::string(buf) + "/" + std::to_string(len);
-}
-
 std::string_view mode_name(Mode m) {
   return m == Mode::kIsp ? "isp" : "ixp";
 }
@@ -631,6 +554,39 @@ void parse_ddos(const Reader& r, const Item& i, Config& c) {
     c.ddos.threshold_packets = get_uint(r, *v, 1, uint64_t{1} << 62);
 }
 
+void parse_iot(const Reader& r, const Item& i, Config& c) {
+  MapReader s(r, i, {"hitlist", "lines_per_worker", "policy", "fraction", "require_primary",
+                     "scanner_max_backend_ips", "active_min_packets",
+                     "scan_alert_min_destinations", "pseudonymize"});
+  IotConfig& o = c.iot;
+  if (const Item* v = s.get("hitlist")) o.hitlist = get_path(r, *v);
+  if (const Item* v = s.get("lines_per_worker"))
+    o.lines_per_worker = static_cast<uint32_t>(get_uint(r, *v, 16, 1u << 24));
+  if (const Item* v = s.get("policy")) {
+    o.detection.policy = get_enum(r, *v, {"fraction", "guo-heidemann"}) == 0
+                             ? detection::ThresholdPolicy::kFraction
+                             : detection::ThresholdPolicy::kGuoHeidemann;
+  }
+  if (const Item* v = s.get("fraction")) {
+    o.detection.fraction_d = get_double(r, *v, 0.0, 1.0);
+    if (o.detection.fraction_d <= 0.0) r.fail(*v, "expected a number in (0, 1], got 0");
+  }
+  if (const Item* v = s.get("require_primary")) o.detection.require_primary = get_bool(r, *v);
+  // The workers keep up to 128 server IPs and 32 scan targets per line and bin, so these
+  // thresholds must stay below those bounds for every decision to be exact.
+  if (const Item* v = s.get("scanner_max_backend_ips"))
+    o.detection.scanner_max_backend_ips = get_uint(r, *v, 1, 127);
+  if (const Item* v = s.get("active_min_packets"))
+    o.detection.active_min_packets = get_uint(r, *v, 1, uint64_t{1} << 40);
+  if (const Item* v = s.get("scan_alert_min_destinations"))
+    o.detection.scan_alert_min_destinations = get_uint(r, *v, 1, 31);
+  if (const Item* v = s.get("pseudonymize")) o.pseudonymize = get_bool(r, *v);
+  if (!o.hitlist.empty() && 3600 % c.bin_seconds != 0) {
+    r.fail(i.line, "iot", "IoT detection needs bins that divide an hour (bins.seconds is " +
+                              std::to_string(c.bin_seconds) + ")");
+  }
+}
+
 Config parse_root(const Reader& r, const YAML::Node& doc) {
   const Item root(doc, "", 0);
   if (!doc.IsNull() && !doc.IsMap()) {
@@ -639,7 +595,7 @@ Config parse_root(const Reader& r, const YAML::Node& doc) {
   MapReader m(r, root,
               {"site_id", "mode", "subscriber_prefixes", "subscriber_prefix_length", "ports",
                "workers", "mempool", "burst_size", "rings", "sampling", "bins", "clock",
-               "state_dir", "alert_file", "log", "flowtree", "ddos"});
+               "state_dir", "alert_file", "log", "flowtree", "ddos", "iot"});
   Config c;
 
   if (const Item* i = m.get("site_id")) {
@@ -810,6 +766,7 @@ Config parse_root(const Reader& r, const YAML::Node& doc) {
 
   if (const Item* i = m.get("flowtree")) parse_flowtree(r, *i, c);
   if (const Item* i = m.get("ddos")) parse_ddos(r, *i, c);
+  if (const Item* i = m.get("iot")) parse_iot(r, *i, c);
 
   // Checks across sections.
   if (c.mode == Mode::kIsp && c.subscriber_prefixes.empty()) {

@@ -7,8 +7,10 @@
 #include <string>
 #include <vector>
 
+#include "control/detection.h"
 #include "dataplane/flowtree/feature_set.h"
 #include "dataplane/packet.h"
+#include "dataplane/prefix.h"
 #include "dataplane/worker_core.h"
 
 namespace haystack {
@@ -30,15 +32,6 @@ enum class Mode : uint8_t { kIsp, kIxp };
 enum class ClockSource : uint8_t { kAuto, kPacket, kWall };
 enum class LogFormat : uint8_t { kText, kJson };
 
-struct Prefix {
-  IpAddr addr;  // network address, host bits cleared
-  uint8_t len = 0;  // 0..32 for IPv4, 0..128 for IPv6
-  bool contains(const IpAddr& a) const;
-  std::string str() const;
-};
-
-// Parses "a.b.c.d/len" or "x:y::/len" (a bare address is a host prefix). Returns false on error.
-bool parse_prefix(const std::string& text, Prefix& out, std::string& why);
 
 struct PortConfig {
   std::string name;     // operator's label, e.g. "uplink0"; unique
@@ -89,6 +82,14 @@ struct DdosSettings {
   uint64_t threshold_packets = 100000;  // increase per bin, rescaled by the flow sampling rate
 };
 
+// IoT detection from a hitlist (METHODS §3). Off unless `hitlist` is set.
+struct IotConfig {
+  std::string hitlist;              // bundle file (docs/hitlist-format.md)
+  uint32_t lines_per_worker = 16384;  // evidence table: subscriber lines per worker per bin
+  detection::DetectionConfig detection;
+  bool pseudonymize = true;         // keyed hash of line ids in every output
+};
+
 struct Config {
   std::string source_file;
   std::string site_id = "site1";
@@ -113,6 +114,7 @@ struct Config {
   LogConfig log;
   FlowtreeSettings flowtree;
   DdosSettings ddos;
+  IotConfig iot;
 };
 
 // Loads and validates a YAML file. Throws ConfigError.

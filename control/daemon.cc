@@ -25,6 +25,7 @@
 #include "control/config.h"
 #include "control/ddos_detector.h"
 #include "control/flow_summaries.h"
+#include "control/iot_pipeline.h"
 #include "control/tree_store.h"
 #include "control/stats_json.h"
 #include "dataplane/dpdk/eal_args.h"
@@ -128,6 +129,7 @@ class Daemon {
   std::unique_ptr<FlowSummaries> summaries_;
   std::unique_ptr<TreeStore> store_;
   std::unique_ptr<DdosDetector> ddos_;
+  std::unique_ptr<IotPipeline> iot_;
 };
 
 // Without -l/--lcores from the operator, haystackd passes `-l 0,<workers>` to EAL, where
@@ -252,8 +254,10 @@ void Daemon::plan_workers() {
     WorkerSlot slot;
     slot.lcore = spec.lcore;
     spec.flow_set_capacity = cfg_.flowtree.flow_table_size;
-    slot.exchange = std::make_unique<RingBinExchange>(spec.worker_id, cfg_.bin_ring_size,
-                                                      cfg_.bin_records, tree_configs(spec.worker_id));
+    if (iot_) spec.iot = iot_->worker_settings();
+    slot.exchange = std::make_unique<RingBinExchange>(
+        spec.worker_id, cfg_.bin_ring_size, cfg_.bin_records, tree_configs(spec.worker_id),
+        iot_ ? cfg_.iot.lines_per_worker : 0);
     // Replay never widens bins for lack of a record: the worker waits for control.
     if (spec.packet_clock) {
       slot.exchange->set_blocking(&abort_workers_);
@@ -294,11 +298,16 @@ void Daemon::drain_bins() {
       bins_[r->start_ns].add(*r);
       if (r->end_ns > last_event_ns_) last_event_ns_ = r->end_ns;
       summaries_->add(r->worker, *r);
+      if (iot_) {
+        iot_->add(*r);
+        r->iot.clear();
+      }
       for (auto& t : r->trees) t.clear();  // workers always receive empty trees
       s.exchange->give_back(r);
     }
   }
   for (size_t w = 0; w < slots_.size(); ++w) summaries_->set_position(uint32_t(w), pos[w]);
+  if (iot_ && slowest != 0) iot_->advance(slowest);
   // Let workers run up to two bins ahead of the slowest one (FlowSummaries keeps four
   // open); position 0 means a worker has not seen a packet yet, so everyone waits for it.
   const uint64_t ahead = 2 * uint64_t(cfg_.bin_seconds) * 1'000'000'000ULL;
@@ -395,6 +404,7 @@ void Daemon::write_stats() {
   snap.control = control_;
   snap.flow = summaries_->counters();
   if (store_) snap.store = store_->counters();
+  if (iot_) snap.iot = iot_->summary();
   std::string text = stats_to_json(snap).dump(2) + "\n";
   if (opt_.stats_out.empty() || opt_.stats_out == "-") {
     std::fwrite(text.data(), 1, text.size(), stdout);
@@ -439,11 +449,12 @@ int Daemon::run() {
 
   int rc = kExitOk;
   try {
+    alerts_ = std::make_unique<AlertSink>(cfg_.alert_file, cfg_.site_id);
+    if (!cfg_.iot.hitlist.empty()) iot_ = std::make_unique<IotPipeline>(cfg_, *alerts_);
     resolve_workers();
     open_ports();
     plan_workers();
     ring_full_seen_.assign(slots_.size(), 0);
-    alerts_ = std::make_unique<AlertSink>(cfg_.alert_file, cfg_.site_id);
     if (cfg_.flowtree.persist) {
       store_ = std::make_unique<TreeStore>(cfg_.state_dir + "/flowtrees", cfg_.site_id);
     }
@@ -486,6 +497,7 @@ int Daemon::run() {
     drain_bins();
     for (uint32_t w = 0; w < slots_.size(); ++w) summaries_->worker_finished(w);
     summaries_->finish();
+    if (iot_) iot_->finish();
     check_drops(event_time_ns());
     for (auto& p : ports_) p->stop();
 

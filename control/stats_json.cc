@@ -137,6 +137,7 @@ ojson stats_to_json(const StatsSnapshot& s) {
                       {"trees_written", s.store.trees_written},
                       {"tree_bytes_written", s.store.bytes_written},
                       {"tree_write_errors", s.store.write_errors}};
+  if (!s.iot.is_null()) doc["iot"] = s.iot;
   doc["control"] = {{"bins_received", s.control.bins_received},
                     {"bins_evicted", s.control.bins_evicted},
                     {"alerts_emitted", s.control.alerts_emitted},

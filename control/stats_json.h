@@ -63,6 +63,7 @@ struct StatsSnapshot {
   ControlCounters control;
   FlowSummaryCounters flow;
   TreeStoreCounters store;
+  nlohmann::ordered_json iot;  // IoT detection summary; null when IoT is off
 };
 
 nlohmann::ordered_json stats_to_json(const StatsSnapshot& s);

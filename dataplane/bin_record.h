@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "dataplane/flowtree/flowtree.h"
+#include "dataplane/iot_evidence.h"
 
 namespace haystack {
 
@@ -26,6 +27,8 @@ struct BinRecord {
   // One tree per enabled feature set (config order), sized at startup. Control empties
   // them before handing the record back, so a worker always receives empty trees.
   std::vector<flowtree::Flowtree> trees;
+  // Per-line IoT evidence of the bin, sized at startup; control clears it likewise.
+  IotEvidenceTable iot;
 
   // Resets the scalar fields; the trees are left alone (see above).
   void reset(uint32_t w, uint64_t start, uint64_t end) {

@@ -6,14 +6,15 @@ namespace haystack {
 
 WorkerCore::WorkerCore(uint32_t worker_id, uint32_t queues, const SamplingConfig& s,
                        uint64_t bin_ns, BinExchange& exchange, WorkerCounters& counters,
-                       uint32_t flow_set_capacity)
+                       uint32_t flow_set_capacity, IotSettings iot)
     : id_(worker_id),
       hash_mode_(s.method == SampleMethod::kHash),
       hash_seed_(s.hash_seed),
       clock_(bin_ns),
       exchange_(exchange),
       c_(counters),
-      flows_(flow_set_capacity) {
+      flows_(flow_set_capacity),
+      iot_(std::move(iot)) {
   bin_ = exchange_.acquire();
   if (bin_ == nullptr) throw std::runtime_error("worker core: bin record pool is empty");
   flow_samplers_.assign(queues == 0 ? 1 : queues, Sampler(s.method, s.flow_rate, s.hash_seed));
@@ -91,6 +92,18 @@ PacketVerdict WorkerCore::on_packet(uint32_t queue, const uint8_t* data, uint32_
   if (v.iot_sampled) {
     c_.sampled_iot.add();
     bin_->sampled_iot++;
+    if (iot_.table != nullptr) {
+      IotCounts before = iot_counts_;
+      observe_iot(iot_, pkt, wire_len, ts_ns, bin_->iot, iot_counts_);
+      // Publish only what changed (single writer, relaxed stores).
+      if (iot_counts_.matches != before.matches) c_.iot_matches.set(iot_counts_.matches);
+      if (iot_counts_.lines_full != before.lines_full) c_.iot_lines_full.set(iot_counts_.lines_full);
+      if (iot_counts_.no_line != before.no_line) c_.iot_no_line.set(iot_counts_.no_line);
+      if (iot_counts_.not_established != before.not_established)
+        c_.iot_not_established.set(iot_counts_.not_established);
+      if (iot_counts_.overflow != before.overflow) c_.iot_line_overflow.set(iot_counts_.overflow);
+      if (iot_counts_.scan_syns != before.scan_syns) c_.iot_scan_syns.set(iot_counts_.scan_syns);
+    }
   }
   return v;
 }

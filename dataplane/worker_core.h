@@ -36,7 +36,7 @@ class WorkerCore {
   // flow_set_capacity bounds the distinct 5-tuples tracked per bin (0: flows not counted).
   WorkerCore(uint32_t worker_id, uint32_t queues, const SamplingConfig& sampling,
              uint64_t bin_ns, BinExchange& exchange, WorkerCounters& counters,
-             uint32_t flow_set_capacity = 0);
+             uint32_t flow_set_capacity = 0, IotSettings iot = {});
 
   // Processes one frame received on local queue index `queue` at time `ts_ns`.
   PacketVerdict on_packet(uint32_t queue, const uint8_t* data, uint32_t caplen,
@@ -65,6 +65,8 @@ class WorkerCore {
   WorkerCounters& c_;
   BinRecord* bin_ = nullptr;
   FlowSet flows_;
+  IotSettings iot_;
+  IotCounts iot_counts_;
 };
 
 }  // namespace haystack

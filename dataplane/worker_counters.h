@@ -36,6 +36,12 @@ namespace haystack {
   X(sampled_iot, "IP packets kept by the IoT-matching sampler")                            \
   X(new_flows, "distinct 5-tuples first seen in their bin among flow-sampled packets")      \
   X(flow_set_full, "flow-sampled packets whose 5-tuple could not be tracked (not counted as new flows)") \
+  X(iot_matches, "IoT-sampled packets attributed to a subscriber line and a hitlist endpoint") \
+  X(iot_lines_full, "IoT packets not recorded because the per-bin evidence table was full") \
+  X(iot_no_line, "hitlist packets without a subscriber side (isp mode)")                    \
+  X(iot_not_established, "ixp mode: TCP SYNs to hitlist endpoints, not counted (spoofable)") \
+  X(iot_line_overflow, "IoT packets that hit a per-line bound (domains, services, IPs)")    \
+  X(iot_scan_syns, "TCP SYNs from subscriber lines to ports 23, 2323 and 22")               \
   X(late_packets, "packets with a timestamp before the open bin, counted in the open bin") \
   X(missing_timestamp, "packet-clock frames without a driver timestamp (wall clock used)") \
   X(bins_closed, "bins closed and handed to control")                                      \

@@ -43,6 +43,7 @@
 #include <unistd.h>
 
 #include "dataplane/bench/flowtree_bench.h"
+#include "dataplane/bench/hitlist_bench.h"
 #include "dataplane/dpdk/port.h"
 #include "dataplane/dpdk/worker.h"
 #include "dataplane/pcap_file.h"
@@ -80,6 +81,8 @@ constexpr const char* kUsage = R"(usage:
       --testpmd PATH           testpmd binary (default dpdk-testpmd)
   haystack-bench flowtree-accuracy|flowtree-speed [options]
       Flowtree accuracy vs exact counting, and update speed, without EAL (--help on each)
+  haystack-bench hitlist-lookup [options]
+      HitlistTable lookups/s and cycles/lookup (hits, misses, 1 % hits), without EAL (--help)
 common options:
   --pcap FILE                  capture (default <source>/tests/data/pcaps/sample-iot.pcap)
   --burst N                    rx burst size (default 32)
@@ -770,6 +773,10 @@ int main(int argc, char** argv) {
   // Flowtree benchmarks run without EAL (dataplane/bench/flowtree_bench.cc).
   if (argc > 1 && haystack::bench::is_flowtree_subcommand(argv[1])) {
     return haystack::bench::flowtree_main(argc, argv);
+  }
+  // Hitlist lookup benchmark, also without EAL (dataplane/bench/hitlist_bench.cc).
+  if (argc > 1 && haystack::bench::is_hitlist_subcommand(argv[1])) {
+    return haystack::bench::hitlist_main(argc, argv, haystack::cpu_model());
   }
   haystack::Options o;
   try {

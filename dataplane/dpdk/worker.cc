@@ -35,9 +35,11 @@ uint64_t wall_clock_ns() {
 }
 
 RingBinExchange::RingBinExchange(uint32_t worker_id, uint32_t ring_size, uint32_t records,
-                                 const std::vector<flowtree::FlowtreeConfig>& trees)
+                                 const std::vector<flowtree::FlowtreeConfig>& trees,
+                                 uint32_t iot_lines)
     : records_(records) {
   for (auto& r : records_) {
+    r.iot = IotEvidenceTable(iot_lines);
     r.trees.reserve(trees.size());
     for (const auto& c : trees) r.trees.emplace_back(c);
   }
@@ -102,7 +104,7 @@ Worker::Worker(const WorkerSpec& spec, RingBinExchange& exchange)
     : spec_(spec),
       exchange_(exchange),
       core_(spec.worker_id, uint32_t(spec.queues.size()), spec.sampling, spec.bin_ns, exchange,
-            counters_, spec.flow_set_capacity) {}
+            counters_, spec.flow_set_capacity, spec.iot) {}
 
 int Worker::run(const std::atomic<bool>& stop) {
   constexpr uint32_t kMaxBurst = 512;

@@ -22,7 +22,8 @@ class RingBinExchange final : public BinExchange {
  public:
   // Every record gets one empty tree per entry of `trees` (per-core Flowtrees).
   RingBinExchange(uint32_t worker_id, uint32_t ring_size, uint32_t records,
-                  const std::vector<flowtree::FlowtreeConfig>& trees = {});
+                  const std::vector<flowtree::FlowtreeConfig>& trees = {},
+                  uint32_t iot_lines = 0);
   ~RingBinExchange() override;
   RingBinExchange(const RingBinExchange&) = delete;
   RingBinExchange& operator=(const RingBinExchange&) = delete;
@@ -80,6 +81,7 @@ struct WorkerSpec {
   SamplingConfig sampling;
   uint64_t bin_ns = 60'000'000'000ULL;
   uint32_t flow_set_capacity = 0;  // distinct 5-tuples tracked per bin
+  IotSettings iot;                 // IoT matching (table nullptr: off)
 };
 
 class Worker {
