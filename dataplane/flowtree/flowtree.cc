@@ -46,6 +46,7 @@ Flowtree::Flowtree(const FlowtreeConfig& cfg) : cfg_(cfg), h_(cfg.feature_set, c
   if (!(cfg_.compress_fraction > 0.0 && cfg_.compress_fraction <= 1.0)) {
     throw std::invalid_argument("flowtree compress_fraction must be in (0, 1]");
   }
+  if (cfg_.aggregate_pop_shift < 0) throw std::invalid_argument("flowtree aggregate_pop_shift must be >= 0");
   rng_ = cfg_.seed;
   coin_threshold_ = cfg_.p >= 1.0 ? ~0ull : uint64_t(std::ldexp(cfg_.p, 64));
   nodes_.resize(cfg_.budget);
@@ -60,6 +61,7 @@ Flowtree::Flowtree(const FlowtreeConfig& cfg) : cfg_(cfg), h_(cfg.feature_set, c
   depth_.assign(cfg_.budget, 0);
   hist_.resize(kSmallValues);
   vals_.resize(cfg_.budget);
+  if (cfg_.compress_mode == FlowtreeConfig::Compress::kAggregate) agg_.resize(cfg_.budget / 4 + 1);
   by_depth_.resize(cfg_.budget);
   slots_.resize(std::bit_ceil(size_t(cfg_.budget) * 2));
   slot_mask_ = slots_.size() - 1;
@@ -344,18 +346,100 @@ void Flowtree::select_by_hash(uint64_t* cand, size_t nc, size_t need) {
 
 void Flowtree::compress_to(uint32_t target) {
   target = std::max<uint32_t>(target, 1);
+  const bool agg = cfg_.compress_mode == FlowtreeConfig::Compress::kAggregate;
+  for (int pass = 0; size_ > target; ++pass) {
+    mark_lightest(target);
+    if (agg && pass + 1 < kAggregatePasses) aggregate_marked();
+    else remove_marked();
+  }
+}
+
+int Flowtree::common_depth(const FlowKey& a, const FlowKey& b) const {
+  int lo = std::max(a.depth, b.depth), hi = h_.root_depth();
+  while (lo < hi) {
+    const int mid = (lo + hi) / 2;
+    if (h_.ancestor(a, mid) == h_.ancestor(b, mid)) hi = mid;
+    else lo = mid + 1;
+  }
+  return lo;
+}
+
+void Flowtree::aggregate_marked() {
+  sync_links();
+  mark_[kRoot] = 0;
+  // 1. The removed nodes in key-byte order: nodes of one prefix are (nearly) contiguous,
+  //    so a node's deepest shared prefix with another removed node is the one with a
+  //    neighbour in this order.
+  uint32_t* r = scratch_.data();
+  size_t nr = 0;
+  for (uint32_t i = 1; i < size_; ++i) {
+    // A removed node without own mass has nothing to move (e.g. a p-coin intermediate).
+    if (mark_[i] && !(nodes_[i].comp_pop == Counters{})) r[nr++] = i;
+  }
+  auto key_less = [&](const FlowKey& a, const FlowKey& b) { return std::memcmp(&a, &b, sizeof(FlowKey)) < 0; };
+  std::sort(r, r + nr, [&](uint32_t a, uint32_t b) { return key_less(nodes_[a].key, nodes_[b].key); });
+  // 2. Destinations. A removed node whose comp_pop goes to a new prefix gives it up here,
+  //    so remove_marked() hands zero to its surviving ancestor.
+  size_t na = 0;
+  for (size_t j = 0; j < nr && na < agg_.size(); ++j) {
+    const uint32_t x = r[j];
+    const FlowKey& k = nodes_[x].key;
+    uint32_t s = nodes_[x].parent;
+    while (mark_[s]) s = nodes_[s].parent;
+    int best = 255;
+    for (size_t nb : {j - 1, j + 1}) {
+      if (nb >= nr) continue;  // j - 1 wraps for j == 0
+      const int d = common_depth(k, nodes_[r[nb]].key);
+      if (d > k.depth) best = std::min(best, d);
+    }
+    if (best >= depth_[s]) continue;
+    const FlowKey a = h_.ancestor(k, best);
+    if (find(a) != kNone) continue;
+    agg_[na++] = Agg{a, nodes_[x].comp_pop};
+    nodes_[x].comp_pop = Counters{};
+  }
+  // 3. One entry per prefix, shallowest first so nested new prefixes link below each other.
+  std::sort(agg_.begin(), agg_.begin() + ptrdiff_t(na), [&](const Agg& a, const Agg& b) {
+    if (a.key.depth != b.key.depth) return a.key.depth > b.key.depth;
+    return key_less(a.key, b.key);
+  });
+  size_t nu = 0;
+  for (size_t j = 0; j < na; ++j) {
+    if (nu > 0 && agg_[nu - 1].key == agg_[j].key) agg_[nu - 1].mass += agg_[j].mass;
+    else agg_[nu++] = agg_[j];
+  }
+  remove_marked();
+  // 4. Fewer nodes are created than were removed, so the budget holds.
+  for (size_t j = 0; j < nu; ++j) {
+    const uint32_t i = insert_under(nearest(agg_[j].key), agg_[j].key, hash(agg_[j].key));
+    nodes_[i].comp_pop = agg_[j].mass;
+  }
+  stats_valid_ = false;
+}
+
+void Flowtree::mark_lightest(uint32_t target) {
   if (size_ <= target) return;
   stats();
-  // Remove the m least popular non-root nodes in the order (|pop|, depth, index): ties
-  // remove deeper (more specific) nodes first, then lower indices, so the choice is
+  // Mark the m least popular non-root nodes in the order (rank value, depth, key hash):
+  // ties remove deeper (more specific) nodes first, then by key hash, so the choice is
   // deterministic. Instead of sorting, find the threshold value T (histogram of small
   // values, nth_element over the rest), then the depth cut among the nodes at T.
   const size_t n = size_, m = n - target;
   const Metric r = cfg_.rank;
+  // kParent ranks by |pop|; kAggregate by |comp_pop| (the node's own, uncovered mass)
+  // plus (|pop| - |comp_pop|) >> aggregate_pop_shift (none for shifts >= 63).
+  const bool by_pop = cfg_.compress_mode == FlowtreeConfig::Compress::kParent;
+  const int shift = cfg_.aggregate_pop_shift;
+  auto rank_of = [&](size_t i) -> int64_t {
+    if (by_pop) return abs_metric(pop_[i], r);
+    const int64_t c = abs_metric(nodes_[i].comp_pop, r);
+    if (shift >= 63) return c;
+    return c + (std::max<int64_t>(0, abs_metric(pop_[i], r) - c) >> shift);
+  };
   uint32_t* hist = hist_.data();
   std::fill(hist, hist + kSmallValues, 0u);
   for (size_t i = 1; i < n; ++i) {
-    const int64_t v = abs_metric(pop_[i], r);
+    const int64_t v = rank_of(i);
     if (v < int64_t(kSmallValues)) ++hist[v];
   }
   int64_t thr = -1;
@@ -370,7 +454,7 @@ void Flowtree::compress_to(uint32_t target) {
   if (thr < 0) {
     size_t nb = 0;
     for (size_t i = 1; i < n; ++i) {
-      const int64_t v = abs_metric(pop_[i], r);
+      const int64_t v = rank_of(i);
       if (v >= int64_t(kSmallValues)) vals_[nb++] = v;
     }
     const size_t k = m - below;  // rank (1-based) of thr among the large values
@@ -381,7 +465,7 @@ void Flowtree::compress_to(uint32_t target) {
   size_t need = m - below;  // to remove among the nodes with value == thr
   uint32_t dh[64] = {};
   for (size_t i = 1; i < n; ++i) {
-    if (abs_metric(pop_[i], r) == thr) ++dh[depth_[i]];
+    if (rank_of(i) == thr) ++dh[depth_[i]];
   }
   int cut = 0;  // remove all of value thr below depth `cut`, `need` of those at `cut`
   while (need > dh[cut]) need -= dh[cut++];
@@ -389,7 +473,7 @@ void Flowtree::compress_to(uint32_t target) {
   uint64_t* cand = reinterpret_cast<uint64_t*>(vals_.data());
   size_t nc = 0;
   for (size_t i = 1; i < n; ++i) {
-    const int64_t v = abs_metric(pop_[i], r);
+    const int64_t v = rank_of(i);
     if (v > thr) continue;
     const int d = depth_[i];
     if (v < thr || d < cut) {
@@ -399,7 +483,6 @@ void Flowtree::compress_to(uint32_t target) {
     }
   }
   select_by_hash(cand, nc, need);
-  remove_marked();
 }
 
 void Flowtree::compress(int64_t thresh_comp_pop, int64_t thresh_pop) {

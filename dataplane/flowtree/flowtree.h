@@ -65,6 +65,16 @@ struct FlowtreeConfig {
   uint64_t seed = 1;               // seeds the per-tree RNG (deterministic replay)
   double compress_fraction = 0.75; // compress() shrinks to this share of the budget
   Metric rank = Metric::kPackets;  // popularity used to choose what compress() removes
+  // Where compress_to() puts the counts of a removed node (see Flowtree::compress_to):
+  // kParent: its nearest surviving tree ancestor (the dissertation's form);
+  // kAggregate: the deepest prefix it shares with another removed node (created if
+  // missing), so light mass collects where it is dense.
+  enum class Compress : uint8_t { kParent = 0, kAggregate = 1 };
+  Compress compress_mode = Compress::kAggregate;
+  // kAggregate ranks nodes for removal by |comp_pop| + (|pop| - |comp_pop|) >> this
+  // (>= 63: comp_pop alone). Smaller values keep more interior nodes (more HHH prefixes at
+  // large budgets, fewer leaves at small ones). Not persisted by serialize().
+  int aggregate_pop_shift = 64;
 };
 
 // 40k nodes; 10k for the 1-feature port trees (dissertation §4.5).
@@ -130,9 +140,22 @@ class Flowtree {
   bool stats_valid() const { return stats_valid_; }
 
   // Removes the lowest-pop nodes (by cfg.rank, |pop| so diffs work; ties: deeper first,
-  // then by key hash, independent of the pool layout) until size() <= target. A removed node's comp_pop and children move to its tree
-  // parent, so the pop of every surviving node is unchanged.
+  // then by key hash, independent of the pool layout) until size() <= target. A removed
+  // node's children move to its nearest surviving ancestor. Its comp_pop moves
+  //  - kParent: to that ancestor too;
+  //  - kAggregate (nodes ranked by own comp_pop, see aggregate_pop_shift; those with a
+  //    non-zero comp_pop): to A, the deepest strict hierarchy ancestor it shares with a removed
+  //    neighbour in key order, if A lies below that surviving ancestor and is not a node
+  //    yet; A is then inserted (once for all removed nodes sharing it, re-linking the
+  //    survivors it covers) and holds their summed comp_pop. Otherwise as kParent.
+  //    Since creations are fewer than removals this repeats on the new, smaller tree
+  //    (up to kAggregatePasses times, the last pass is kParent) until size() <= target.
+  // Either way counts only move up inside the subtree of the surviving ancestor: the pop
+  // of every surviving node is unchanged and totals stay exact; a created node's pop is
+  // the mass moved into it plus the pop of the survivors it covers. The choice depends
+  // only on keys and counts, never on node indices.
   void compress_to(uint32_t target);
+  static constexpr int kAggregatePasses = 4;
   void compress() { compress_to(target_size()); }
   // The paper's form: remove tree leaves with |comp_pop| < thresh_comp_pop and any node
   // with |pop| < thresh_pop (root excluded), measured by cfg.rank.
@@ -226,6 +249,12 @@ class Flowtree {
   void remove_marked();
   // Marks the `need` candidates (hash tag << 32 | node) with the smallest (tag, key).
   void select_by_hash(uint64_t* cand, size_t nc, size_t need);
+  // Marks the size() - target lightest non-root nodes kRemove (compress_to's order).
+  void mark_lightest(uint32_t target);
+  // kAggregate: removes the marked nodes, moving their comp_pop to shared prefixes.
+  void aggregate_marked();
+  // Smallest depth >= max(a.depth, b.depth) at which a and b have the same ancestor.
+  int common_depth(const FlowKey& a, const FlowKey& b) const;
   void ensure_room(uint32_t n);
 
   FlowtreeConfig cfg_;
@@ -254,6 +283,11 @@ class Flowtree {
   std::vector<uint32_t> scratch2_;
   std::vector<uint32_t> hist_;  // compress: histogram of small popularity values
   std::vector<int64_t> vals_;   // compress: popularity values too large for hist_
+  struct Agg {
+    FlowKey key;     // kAggregate: a prefix to create
+    Counters mass;   // the comp_pop moved into it
+  };
+  std::vector<Agg> agg_;  // kAggregate scratch, budget / 4 + 1 entries (further ones fall back)
   mutable std::vector<uint32_t> by_depth_;  // depth_order() output
   mutable bool stats_valid_ = false;
   mutable bool order_valid_ = false;

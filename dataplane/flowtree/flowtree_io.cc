@@ -91,7 +91,9 @@ std::vector<uint8_t> serialize(const Flowtree& t) {
   w.put<uint16_t>(cfg.with_proto ? 1 : 0);
   w.put<uint64_t>(0);  // total size, patched below
   w.put<uint8_t>(uint8_t(cfg.feature_set));
-  w.put<uint8_t>(uint8_t(cfg.rank));
+  // Bit 7 of the rank byte: compress mode kAggregate (files without it are kParent).
+  w.put<uint8_t>(uint8_t(uint8_t(cfg.rank) |
+                         (cfg.compress_mode == FlowtreeConfig::Compress::kAggregate ? 0x80 : 0)));
   w.put<uint16_t>(0);
   w.put<uint32_t>(cfg.budget);
   w.put<uint64_t>(std::bit_cast<uint64_t>(cfg.p));
@@ -156,12 +158,14 @@ Flowtree deserialize(std::span<const uint8_t> bytes) {
   FlowtreeConfig cfg;
   cfg.with_proto = flags & 1;
   const uint8_t fs = r.get<uint8_t>();
-  const uint8_t rank = r.get<uint8_t>();
+  const uint8_t rank_byte = r.get<uint8_t>();
+  const uint8_t rank = rank_byte & 0x7f;
   r.get<uint16_t>();
   if (fs >= kFeatureSetCount) throw FlowtreeFormatError("flowtree: unknown feature set " + std::to_string(fs));
   if (rank > 2) throw FlowtreeFormatError("flowtree: unknown rank metric " + std::to_string(rank));
   cfg.feature_set = FeatureSet(fs);
   cfg.rank = Metric(rank);
+  cfg.compress_mode = (rank_byte & 0x80) ? FlowtreeConfig::Compress::kAggregate : FlowtreeConfig::Compress::kParent;
   cfg.budget = r.get<uint32_t>();
   if (cfg.budget > kMaxBudget) throw FlowtreeFormatError("flowtree: budget " + std::to_string(cfg.budget) + " too large");
   cfg.p = std::bit_cast<double>(r.get<uint64_t>());

@@ -3,7 +3,7 @@
 //
 // Binary layout v1, little-endian:
 //   "HFTR" | u16 version | u16 flags (bit0: protocol key) | u64 total size incl. CRC |
-//   u8 feature set | u8 rank metric | u16 0 | u32 budget | f64 p | f64 compress_fraction |
+//   u8 feature set | u8 rank metric (bit 7: compress mode kAggregate) | u16 0 | u32 budget | f64 p | f64 compress_fraction |
 //   u64 seed | u64 rng state | u32 node count |
 //   nodes in DFS pre-order, each: u32 parent position (root: 0xffffffff) | u8 depth |
 //     u8 families (src | dst << 4) | u8 proto | [16 B src] [16 B dst] [u16 sport]
