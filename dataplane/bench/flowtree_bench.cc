@@ -4,6 +4,8 @@
 // Only the public Flowtree API is used. A benchmark: it reports numbers, asserts nothing.
 #include "dataplane/bench/flowtree_bench.h"
 
+#include "dataplane/bench/bench_args.h"
+
 #include <fmt/format.h>
 #include <x86intrin.h>
 #include <nlohmann/json.hpp>
@@ -91,20 +93,7 @@ struct Options {
   bool help = false;
 };
 
-uint64_t to_u64(const std::string& opt, const std::string& v, uint64_t lo, uint64_t hi) {
-  size_t pos = 0;
-  unsigned long long n = 0;
-  try {
-    n = std::stoull(v, &pos);
-  } catch (const std::exception&) {
-    pos = 0;
-  }
-  if (pos == 0 || pos != v.size() || n < lo || n > hi) {
-    throw std::invalid_argument(
-        fmt::format("{}: expected an integer in [{}, {}], got '{}'", opt, lo, hi, v));
-  }
-  return n;
-}
+using bench::to_u64;
 
 std::vector<std::string> split(const std::string& s, char sep) {
   std::vector<std::string> out;

@@ -5,6 +5,8 @@
 // A benchmark: it reports numbers and asserts nothing about them.
 #include "dataplane/bench/hitlist_bench.h"
 
+#include "dataplane/bench/bench_args.h"
+
 #include <rte_cycles.h>
 
 #include <fmt/format.h>
@@ -63,20 +65,7 @@ struct Options {
   bool help = false;
 };
 
-uint64_t to_u64(const std::string& opt, const std::string& v, uint64_t lo, uint64_t hi) {
-  size_t pos = 0;
-  unsigned long long n = 0;
-  try {
-    n = std::stoull(v, &pos);
-  } catch (const std::exception&) {
-    pos = 0;
-  }
-  if (pos == 0 || pos != v.size() || n < lo || n > hi) {
-    throw std::invalid_argument(
-        fmt::format("{}: expected an integer in [{}, {}], got '{}'", opt, lo, hi, v));
-  }
-  return n;
-}
+using bench::to_u64;
 
 double to_fraction(const std::string& opt, const std::string& v) {
   size_t pos = 0;
