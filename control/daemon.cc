@@ -126,6 +126,7 @@ class Daemon {
   std::vector<PortStats> last_port_stats_;
   uint64_t last_event_ns_ = 0;  // latest bin end seen (packet clock) for alert times
   std::vector<uint64_t> ring_full_seen_;
+  std::vector<uint64_t> iot_full_seen_;
   std::unique_ptr<FlowSummaries> summaries_;
   std::unique_ptr<TreeStore> store_;
   std::unique_ptr<DdosDetector> ddos_;
@@ -351,6 +352,19 @@ void Daemon::check_drops(uint64_t now_ns) {
       alerts_->emit(a);
       ring_full_seen_[w] = full;
     }
+    uint64_t iot_full = slots_[w].worker->counters().iot_lines_full.get();
+    if (iot_full > iot_full_seen_[w]) {
+      Alert a;
+      a.time_ns = now_ns;
+      a.type = "iot_evidence_table_full";
+      a.severity = Severity::kWarning;
+      a.subject = fmt::format("worker {}", w);
+      a.details = {{"worker", w},
+                   {"packets_not_recorded", iot_full - iot_full_seen_[w]},
+                   {"lines_per_worker", cfg_.iot.lines_per_worker}};
+      alerts_->emit(a);
+      iot_full_seen_[w] = iot_full;
+    }
   }
 }
 
@@ -455,6 +469,7 @@ int Daemon::run() {
     open_ports();
     plan_workers();
     ring_full_seen_.assign(slots_.size(), 0);
+    iot_full_seen_.assign(slots_.size(), 0);
     if (cfg_.flowtree.persist) {
       store_ = std::make_unique<TreeStore>(cfg_.state_dir + "/flowtrees", cfg_.site_id);
     }

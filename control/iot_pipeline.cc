@@ -39,6 +39,21 @@ IotSettings IotPipeline::worker_settings() const {
 }
 
 void IotPipeline::add(const BinRecord& rec) {
+  // A bundle is valid for whole UTC days; traffic outside them is still matched (the
+  // previous generation is better than none) but raises one alert per day.
+  const std::string day = format_time_ns(rec.start_ns).substr(0, 10);
+  if ((day < bundle_->valid_from || day > bundle_->valid_until) && day != stale_day_alerted_) {
+    stale_day_alerted_ = day;
+    Alert a;
+    a.time_ns = rec.start_ns;
+    a.type = "hitlist_stale";
+    a.severity = Severity::kWarning;
+    a.subject = cfg_.iot.hitlist;
+    a.details = {{"traffic_day", day},
+                 {"valid_from", bundle_->valid_from},
+                 {"valid_until", bundle_->valid_until}};
+    alerts_.emit(a);
+  }
   detection::BinEvidence ev;
   ev.start_ns = rec.start_ns;
   ev.end_ns = rec.end_ns;

@@ -53,6 +53,7 @@ class IotPipeline {
   // service key -> lines detected in the last closed daily window
   std::map<std::string, std::pair<uint64_t, uint64_t>> last_day_counts_;
   uint64_t last_day_start_ = 0;
+  std::string stale_day_alerted_;  // the last day a hitlist_stale alert was written for
 };
 
 }  // namespace haystack

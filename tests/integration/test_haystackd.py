@@ -476,6 +476,45 @@ def case_iot_detections_match_expected(tmp):
     check(r.stats["totals"]["iot_lines_full"] == 0, "evidence tables never full")
 
 
+def case_iot_stale_hitlist_alert(tmp):
+    """Traffic of a day the bundle is not valid for: one hitlist_stale alert for that day,
+    and matching continues with the bundle."""
+    pcap = os.path.join(DATA, "pcaps", "iot-lines.pcap")
+    with open(os.path.join(DATA, "hitlist", "example-2026-11-01.hitlist")) as f:
+        text = f.read().replace("valid_from 2026-11-01", "valid_from 2026-10-30").replace(
+            "valid_until 2026-11-01", "valid_until 2026-10-31")
+    hitlist = os.path.join(tmp, "old.hitlist")
+    with open(hitlist, "w") as f:
+        f.write(text)
+    extra = SMALL_TREES + f"iot:\n  hitlist: {hitlist}\n"
+    cfg = config_text(tmp, [("tap", f"net_pcap0,rx_pcap={pcap}", 1)], extra=extra).replace(
+        "subscriber_prefixes: [192.168.0.0/16, 10.0.0.0/8, 2001:db8::/32]",
+        "subscriber_prefixes: [100.64.0.0/16, 2001:db8:100::/40]")
+    r = run_haystackd(tmp, cfg)
+    check(r.rc == 0, "replay exits 0")
+    stale = [a for a in r.alerts if a["type"] == "hitlist_stale"]
+    check(len(stale) == 1 and stale[0]["details"]["traffic_day"] == "2026-11-01",
+          f"one hitlist_stale alert for 2026-11-01 ({len(stale)})")
+    check(r.stats["iot"]["detections_written"] > 0, "detection continues with the stale bundle")
+    ids = {a["details"]["line"] for a in r.alerts if a["type"] == "iot_first_detection"}
+    check(all(len(i) == 16 and all(c in "0123456789abcdef" for c in i) for i in ids),
+          f"line ids are pseudonymised by default ({sorted(ids)[:2]}...)")
+    key = os.path.join(tmp, "state", "pseudonym.key")
+    check(os.path.exists(key) and (os.stat(key).st_mode & 0o777) == 0o600,
+          "the pseudonym key is kept in the state directory, mode 0600")
+
+
+def case_bad_hitlist(tmp):
+    bad = os.path.join(tmp, "bad.hitlist")
+    with open(bad, "w") as f:
+        f.write("hitlist 1\nvalid_from 2026-11-01\nvalid_until 2026-11-01\nprovenance x\n"
+                "service cam manufacturer - Camera\ndomain api.cam.example cam:primary\n"
+                "endpoint 192.0.2.1 tcp 99999 api.cam.example\n")
+    extra = SMALL_TREES + f"iot:\n  hitlist: {bad}\n"
+    expect_config_error(tmp, config_text(tmp, [("in0", f"net_pcap0,rx_pcap={SAMPLE}", 1)],
+                                         extra=extra), "bad.hitlist:7: iot.hitlist: endpoint.port")
+
+
 def case_check_config(tmp):
     cpath = os.path.join(tmp, "ok.yaml")
     with open(cpath, "w") as f:
