@@ -895,25 +895,11 @@ bool is_flowtree_subcommand(std::string_view cmd) {
 }
 
 int flowtree_main(int argc, char** argv) {
-  Options o;
-  try {
-    o = parse(argc, argv);
-  } catch (const std::invalid_argument& e) {
-    std::fprintf(stderr, "haystack-bench: %s\n\n%s", e.what(), kUsage);
-    return 2;
-  }
-  if (o.help) {
-    std::fputs(kUsage, stdout);
-    return 0;
-  }
-  try {
+  return run_subcommand(argv[1], kUsage, [&] { return parse(argc, argv); }, [](const Options& o) {
     const json r = o.cmd == "flowtree-speed" ? run_speed(o) : run_accuracy(o);
     if (o.json) fmt::print("{}\n", r.dump(2));
     return 0;
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "haystack-bench %s: %s\n", o.cmd.c_str(), e.what());
-    return 1;
-  }
+  });
 }
 
 }  // namespace haystack::bench

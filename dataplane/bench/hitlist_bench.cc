@@ -349,25 +349,11 @@ json run(const Options& o, const std::string& cpu) {
 bool is_hitlist_subcommand(std::string_view cmd) { return cmd == "hitlist-lookup"; }
 
 int hitlist_main(int argc, char** argv, const std::string& cpu) {
-  Options o;
-  try {
-    o = parse(argc, argv);
-  } catch (const std::invalid_argument& e) {
-    std::fprintf(stderr, "haystack-bench: %s\n\n%s", e.what(), kUsage);
-    return 2;
-  }
-  if (o.help) {
-    std::fputs(kUsage, stdout);
-    return 0;
-  }
-  try {
+  return run_subcommand(argv[1], kUsage, [&] { return parse(argc, argv); }, [&](const Options& o) {
     const json r = run(o, cpu);
     if (o.json) std::puts(r.dump(2).c_str());
     return 0;
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "haystack-bench: %s\n", e.what());
-    return 1;
-  }
+  });
 }
 
 }  // namespace haystack::bench

@@ -11,6 +11,7 @@
 #include "dataplane/flowtree/flowtree.h"
 #include "dataplane/flowtree/flowtree_io.h"
 #include "dataplane/flowtree/flowtree_queries.h"
+#include "tests/unit/ip_literal.h"
 
 using namespace haystack;
 using namespace haystack::flowtree;
@@ -29,15 +30,7 @@ std::ostream& operator<<(std::ostream& os, const Counters& c) {
 
 namespace {
 
-IpAddr ip(const std::string& s) {
-  uint8_t b[16];
-  if (s.find(':') != std::string::npos) {
-    BOOST_REQUIRE(inet_pton(AF_INET6, s.c_str(), b) == 1);
-    return IpAddr::from_v6(b);
-  }
-  BOOST_REQUIRE(inet_pton(AF_INET, s.c_str(), b) == 1);
-  return IpAddr::from_v4(b);
-}
+using haystack::test::ip;
 
 Flowtree make(FeatureSet fs, double p, uint32_t budget = 100000, bool proto = false,
               FlowtreeConfig::Compress mode = FlowtreeConfig::Compress::kAggregate) {

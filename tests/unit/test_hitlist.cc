@@ -12,21 +12,14 @@
 #include "signatures/hitlist_loader.h"
 #include "signatures/hitlist_synth.h"
 #include "signatures/hitlist_table.h"
+#include "tests/unit/ip_literal.h"
 
 using namespace haystack;
 using namespace haystack::hitlist;
 
 namespace {
 
-IpAddr ip(const std::string& s) {
-  uint8_t b[16];
-  if (s.find(':') != std::string::npos) {
-    BOOST_REQUIRE(inet_pton(AF_INET6, s.c_str(), b) == 1);
-    return IpAddr::from_v6(b);
-  }
-  BOOST_REQUIRE(inet_pton(AF_INET, s.c_str(), b) == 1);
-  return IpAddr::from_v4(b);
-}
+using haystack::test::ip;
 
 const std::string kHeader =
     "hitlist 1\n"
