@@ -8,9 +8,6 @@
 namespace haystack::detection {
 namespace {
 
-constexpr SipKey kIpHashKey = {0x68, 0x61, 0x79, 0x73, 0x74, 0x61, 0x63, 0x6b,
-                               0x2d, 0x69, 0x70, 0x2d, 0x68, 0x61, 0x73, 0x68};
-
 void add_service(std::vector<ServiceTraffic>& v, const ServiceTraffic& t) {
   auto it = std::lower_bound(v.begin(), v.end(), t.service,
                              [](const ServiceTraffic& a, hitlist::ServiceId s) {
@@ -34,8 +31,7 @@ LineId LineId::of(const IpAddr& a, uint8_t len) {
   const int max = a.v4 ? 32 : 128;
   if (len > max) len = uint8_t(max);
   l.len = len;
-  const int first = a.v4 ? 96 : 0;  // bit offset of the family's address in the 16 bytes
-  for (int bit = first + len; bit < 128; ++bit) l.addr.b[bit / 8] &= uint8_t(~(0x80u >> (bit % 8)));
+  l.addr = mask_address(a, len);
   return l;
 }
 
@@ -51,7 +47,6 @@ size_t LineIdHash::operator()(const LineId& l) const {
   return size_t(ip_hash(l.addr) ^ (uint64_t(l.len) * 0x9e3779b97f4a7c15ULL));
 }
 
-uint64_t ip_hash(const IpAddr& a) { return siphash24(kIpHashKey, a.b.data(), a.b.size()); }
 
 void BoundedDistinctSet::insert(uint64_t h) {
   auto it = std::lower_bound(v_.begin(), v_.end(), h);
@@ -76,11 +71,6 @@ void BoundedDistinctSet::merge(const BoundedDistinctSet& o) {
   v_ = std::move(u);
 }
 
-bool is_scan_port(uint16_t port) {
-  for (uint16_t p : kScanPorts)
-    if (p == port) return true;
-  return false;
-}
 
 void merge(LineBinEvidence& into, const LineBinEvidence& from) {
   if (!from.domains.empty()) {

@@ -27,6 +27,7 @@
 #include <string>
 #include <vector>
 
+#include "dataplane/iot_evidence.h"
 #include "dataplane/packet.h"
 #include "signatures/hitlist.h"
 
@@ -50,8 +51,9 @@ struct LineIdHash {
   size_t operator()(const LineId& l) const;
 };
 
-// Fixed-key 64-bit hash of an address, used for the distinct-IP sets.
-uint64_t ip_hash(const IpAddr& a);
+// Fixed 64-bit hash of an address for the distinct-IP sets: the one the workers use
+// (dataplane/iot_evidence.h), so sets from both sides merge.
+using haystack::ip_hash;
 
 // An exact set of 64-bit hashes bounded to kCapacity elements. size() is exact while
 // !saturated(); once saturated the true count is >= kCapacity.
@@ -81,9 +83,9 @@ struct ServiceTraffic {
   uint64_t last_ns = 0;
 };
 
-// TCP ports watched for the Mirai-like scan alert.
-inline constexpr uint16_t kScanPorts[] = {23, 2323, 22};
-bool is_scan_port(uint16_t port);
+// TCP ports watched for the Mirai-like scan alert (defined with the workers' evidence).
+using haystack::is_scan_port;
+using haystack::kScanPorts;
 
 // Everything one subscriber line did in one bin.
 struct LineBinEvidence {

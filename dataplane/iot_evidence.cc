@@ -6,9 +6,7 @@ namespace haystack {
 
 namespace {
 
-uint64_t addr_hash(const IpAddr& a, uint8_t len) {
-  return mix64(mix64(load64(a.b.data()) ^ len) ^ load64(a.b.data() + 8));
-}
+uint64_t line_hash(const IpAddr& a, uint8_t len) { return mix64(ip_hash(a) ^ len); }
 
 // Inserts h into the first n entries of arr (capacity cap); false when full.
 template <size_t N, typename Count>
@@ -28,9 +26,11 @@ bool in_subscribers(const IotSettings& s, const IpAddr& a) {
   return false;
 }
 
-bool is_scan_port(uint16_t port) { return port == 23 || port == 2323 || port == 22; }
-
 }  // namespace
+
+uint64_t ip_hash(const IpAddr& a) {
+  return mix64(mix64(load64(a.b.data()) ^ 0x2d69702d68617368ULL) ^ load64(a.b.data() + 8));
+}
 
 IotEvidenceTable::IotEvidenceTable(uint32_t capacity) {
   if (capacity == 0) return;
@@ -43,7 +43,7 @@ IotEvidenceTable::IotEvidenceTable(uint32_t capacity) {
 
 IotLine* IotEvidenceTable::find_or_insert(const IpAddr& line, uint8_t len) {
   if (mask_ == 0) return nullptr;
-  for (size_t s = addr_hash(line, len) & mask_;; s = (s + 1) & mask_) {
+  for (size_t s = line_hash(line, len) & mask_;; s = (s + 1) & mask_) {
     IotLine& l = lines_[s];
     if (!l.used) {
       if (size_ >= limit_) return nullptr;
@@ -87,7 +87,7 @@ void observe_iot(const IotSettings& s, const ParsedPacket& p, uint32_t bytes, ui
     ++c.scan_syns;
     if (IotLine* l = line_of(p.src)) {
       ++l->scan_connections;
-      if (!add_distinct(l->scan_targets, l->n_scan, addr_hash(p.dst, 128))) {
+      if (!add_distinct(l->scan_targets, l->n_scan, ip_hash(p.dst))) {
         l->scan_saturated = true;
         ++c.overflow;
       }
@@ -146,7 +146,7 @@ void observe_iot(const IotSettings& s, const ParsedPacket& p, uint32_t bytes, ui
     if (ts_ns < sc->first_ns) sc->first_ns = ts_ns;
     if (ts_ns > sc->last_ns) sc->last_ns = ts_ns;
   }
-  if (!add_distinct(l->ips, l->n_ips, addr_hash(*server, 128))) {
+  if (!add_distinct(l->ips, l->n_ips, ip_hash(*server))) {
     l->ips_saturated = overflow = true;
   }
   if (overflow) ++c.overflow;

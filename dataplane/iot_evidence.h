@@ -20,6 +20,19 @@
 
 namespace haystack {
 
+// TCP ports watched for the Mirai-like scan alert.
+inline constexpr uint16_t kScanPorts[] = {23, 2323, 22};
+inline bool is_scan_port(uint16_t port) {
+  for (uint16_t p : kScanPorts) {
+    if (p == port) return true;
+  }
+  return false;
+}
+
+// Fixed 64-bit hash of an address (all 16 bytes; IPv4 is IPv4-mapped), for the sets of
+// distinct server IPs and scan targets. Control merges these sets, so both sides use it.
+uint64_t ip_hash(const IpAddr& a);
+
 struct IotLine {
   static constexpr int kDomains = 32, kServices = 8, kIps = 128, kScanTargets = 32;
   struct ServiceCount {
@@ -38,7 +51,7 @@ struct IotLine {
   uint64_t scan_connections = 0;
   std::array<uint32_t, kDomains> domains;
   std::array<ServiceCount, kServices> services;
-  std::array<uint64_t, kIps> ips;  // hashes of distinct hitlist server addresses
+  std::array<uint64_t, kIps> ips;  // ip_hash of distinct hitlist server addresses
   std::array<uint64_t, kScanTargets> scan_targets;
 };
 

@@ -46,12 +46,7 @@ bool parse_prefix(const std::string& text, Prefix& out, std::string& why) {
 
   // Clear host bits; if any were set, the operator most likely mistyped the prefix.
   Prefix net = p;
-  const int base = v6 ? 0 : 12;
-  const int bits = v6 ? 128 : 32;
-  for (int i = len; i < bits; ++i) {
-    const int byte = base + i / 8;
-    net.addr.b[byte] &= static_cast<uint8_t>(~(0x80u >> (i % 8)));
-  }
+  net.addr = mask_address(p.addr, p.len);
   if (!(net.addr == p.addr)) {
     why = "host bits set in \"" + text + "\" (did you mean " + net.str() + "?)";
     return false;
@@ -82,7 +77,7 @@ std::string Prefix::str() const {
 }
 
 IpAddr mask_address(const IpAddr& a, uint8_t len) {
-  IpAddr out = a;
+  IpAddr out = a;  // lengths beyond the family's width leave the address as it is
   const int base = a.v4 ? 12 : 0;
   const int bits = a.v4 ? 32 : 128;
   for (int i = len; i < bits; ++i) {
