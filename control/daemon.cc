@@ -340,31 +340,27 @@ void Daemon::check_drops(uint64_t now_ns) {
     }
     last = st;
   }
+  // A warning for every worker counter of lost data that grew since the last check.
+  auto on_growth = [&](size_t w, uint64_t now, uint64_t& seen, const char* type,
+                       const char* count_key, nlohmann::json details) {
+    if (now <= seen) return;
+    details["worker"] = w;
+    details[count_key] = now - seen;
+    Alert a;
+    a.time_ns = now_ns;
+    a.type = type;
+    a.severity = Severity::kWarning;
+    a.subject = fmt::format("worker {}", w);
+    a.details = std::move(details);
+    alerts_->emit(a);
+    seen = now;
+  };
   for (size_t w = 0; w < slots_.size(); ++w) {
-    uint64_t full = slots_[w].worker->counters().bin_ring_full.get();
-    if (full > ring_full_seen_[w]) {
-      Alert a;
-      a.time_ns = now_ns;
-      a.type = "bin_ring_full";
-      a.severity = Severity::kWarning;
-      a.subject = fmt::format("worker {}", w);
-      a.details = {{"worker", w}, {"count", full - ring_full_seen_[w]}};
-      alerts_->emit(a);
-      ring_full_seen_[w] = full;
-    }
-    uint64_t iot_full = slots_[w].worker->counters().iot_lines_full.get();
-    if (iot_full > iot_full_seen_[w]) {
-      Alert a;
-      a.time_ns = now_ns;
-      a.type = "iot_evidence_table_full";
-      a.severity = Severity::kWarning;
-      a.subject = fmt::format("worker {}", w);
-      a.details = {{"worker", w},
-                   {"packets_not_recorded", iot_full - iot_full_seen_[w]},
-                   {"lines_per_worker", cfg_.iot.lines_per_worker}};
-      alerts_->emit(a);
-      iot_full_seen_[w] = iot_full;
-    }
+    const WorkerCounters& c = slots_[w].worker->counters();
+    on_growth(w, c.bin_ring_full.get(), ring_full_seen_[w], "bin_ring_full", "count",
+              nlohmann::json::object());
+    on_growth(w, c.iot_lines_full.get(), iot_full_seen_[w], "iot_evidence_table_full",
+              "packets_not_recorded", {{"lines_per_worker", cfg_.iot.lines_per_worker}});
   }
 }
 

@@ -70,26 +70,26 @@ void IotEvidenceTable::clear() {
 }
 
 void observe_iot(const IotSettings& s, const ParsedPacket& p, uint32_t bytes, uint64_t ts_ns,
-                 IotEvidenceTable& t, IotCounts& c) {
+                 IotEvidenceTable& t, WorkerCounters& c) {
   if (s.table == nullptr) return;
   const bool tcp = p.proto == ipproto::kTcp;
   const bool syn_only = tcp && (p.tcp_flags & tcpflag::kSyn) && !(p.tcp_flags & tcpflag::kAck);
   auto line_of = [&](const IpAddr& a) -> IotLine* {
     const uint8_t len = a.v4 ? s.line_len_v4 : s.line_len_v6;
     IotLine* l = t.find_or_insert(mask_address(a, len), len);
-    if (l == nullptr) ++c.lines_full;
+    if (l == nullptr) c.iot_lines_full.add();
     return l;
   };
 
   // Mirai-like scanning: a subscriber opening TCP connections to telnet/ssh anywhere.
   if (syn_only && p.has_ports && is_scan_port(p.dport) &&
       (s.mode == IotMode::kIxp || in_subscribers(s, p.src))) {
-    ++c.scan_syns;
+    c.iot_scan_syns.add();
     if (IotLine* l = line_of(p.src)) {
       ++l->scan_connections;
       if (!add_distinct(l->scan_targets, l->n_scan, ip_hash(p.dst))) {
         l->scan_saturated = true;
-        ++c.overflow;
+        c.iot_line_overflow.add();
       }
     }
   }
@@ -105,16 +105,16 @@ void observe_iot(const IotSettings& s, const ParsedPacket& p, uint32_t bytes, ui
   }
   if (m == nullptr) return;
   if (s.mode == IotMode::kIsp && !in_subscribers(s, *client)) {
-    ++c.no_line;
+    c.iot_no_line.add();
     return;
   }
   if (s.mode == IotMode::kIxp && syn_only) {  // spoofable: only established TCP counts
-    ++c.not_established;
+    c.iot_not_established.add();
     return;
   }
   IotLine* l = line_of(*client);
   if (l == nullptr) return;
-  ++c.matches;
+  c.iot_matches.add();
   if (l->first_ns == 0 || ts_ns < l->first_ns) l->first_ns = ts_ns;
   if (ts_ns > l->last_ns) l->last_ns = ts_ns;
   bool overflow = false;
@@ -149,7 +149,7 @@ void observe_iot(const IotSettings& s, const ParsedPacket& p, uint32_t bytes, ui
   if (!add_distinct(l->ips, l->n_ips, ip_hash(*server))) {
     l->ips_saturated = overflow = true;
   }
-  if (overflow) ++c.overflow;
+  if (overflow) c.iot_line_overflow.add();
 }
 
 }  // namespace haystack

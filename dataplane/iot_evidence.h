@@ -16,6 +16,7 @@
 
 #include "dataplane/packet.h"
 #include "dataplane/prefix.h"
+#include "dataplane/worker_counters.h"
 #include "signatures/hitlist_table.h"
 
 namespace haystack {
@@ -87,18 +88,9 @@ struct IotSettings {
   uint8_t line_len_v4 = 32, line_len_v6 = 56;
 };
 
-// Per-packet counters of the IoT stage (the worker copies them into its counter block).
-struct IotCounts {
-  uint64_t matches = 0;         // packets attributed to a line and a hitlist endpoint
-  uint64_t lines_full = 0;      // evidence table full: packet not recorded
-  uint64_t no_line = 0;         // hitlist match but no subscriber side (isp mode)
-  uint64_t not_established = 0; // ixp mode: TCP SYN without ACK, not counted
-  uint64_t overflow = 0;        // a per-line bound was hit (domains/services/IPs/targets)
-  uint64_t scan_syns = 0;       // SYNs from lines to 23/2323/22
-};
 
-// Records one IoT-sampled packet into `t`.
+// Records one IoT-sampled packet into `t`; outcomes go to the worker's iot_* counters.
 void observe_iot(const IotSettings& s, const ParsedPacket& p, uint32_t bytes, uint64_t ts_ns,
-                 IotEvidenceTable& t, IotCounts& c);
+                 IotEvidenceTable& t, WorkerCounters& c);
 
 }  // namespace haystack

@@ -92,18 +92,7 @@ PacketVerdict WorkerCore::on_packet(uint32_t queue, const uint8_t* data, uint32_
   if (v.iot_sampled) {
     c_.sampled_iot.add();
     bin_->sampled_iot++;
-    if (iot_.table != nullptr) {
-      IotCounts before = iot_counts_;
-      observe_iot(iot_, pkt, wire_len, ts_ns, bin_->iot, iot_counts_);
-      // Publish only what changed (single writer, relaxed stores).
-      if (iot_counts_.matches != before.matches) c_.iot_matches.set(iot_counts_.matches);
-      if (iot_counts_.lines_full != before.lines_full) c_.iot_lines_full.set(iot_counts_.lines_full);
-      if (iot_counts_.no_line != before.no_line) c_.iot_no_line.set(iot_counts_.no_line);
-      if (iot_counts_.not_established != before.not_established)
-        c_.iot_not_established.set(iot_counts_.not_established);
-      if (iot_counts_.overflow != before.overflow) c_.iot_line_overflow.set(iot_counts_.overflow);
-      if (iot_counts_.scan_syns != before.scan_syns) c_.iot_scan_syns.set(iot_counts_.scan_syns);
-    }
+    if (iot_.table != nullptr) observe_iot(iot_, pkt, wire_len, ts_ns, bin_->iot, c_);
   }
   return v;
 }

@@ -66,7 +66,6 @@ class WorkerCore {
   BinRecord* bin_ = nullptr;
   FlowSet flows_;
   IotSettings iot_;
-  IotCounts iot_counts_;
 };
 
 }  // namespace haystack

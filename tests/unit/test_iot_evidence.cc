@@ -23,7 +23,7 @@ struct Rig {
   std::shared_ptr<const hitlist::HitlistTable> table = hitlist::HitlistTable::compile(bundle);
   IotSettings s;
   IotEvidenceTable t{64};
-  IotCounts c;
+  WorkerCounters c;
   Rig(IotMode mode = IotMode::kIsp) {
     s.table = table.get();
     s.mode = mode;
@@ -55,7 +55,7 @@ BOOST_AUTO_TEST_CASE(both_directions_count_for_the_subscriber_line) {
   r.send({100, 64, 1, 2}, {192, 0, 2, 10}, 40000, 443, tcpflag::kAck, 100);  // to the server
   r.send({192, 0, 2, 11}, {100, 64, 1, 2}, 8883, 40001, tcpflag::kAck, 200);  // reply, any port
   r.send({100, 64, 1, 2}, {192, 0, 2, 10}, 40000, 80, tcpflag::kAck, 300);   // port not listed
-  BOOST_TEST(r.c.matches == 2u);
+  BOOST_TEST(r.c.iot_matches.get() == 2u);
   BOOST_TEST(r.t.size() == 1u);
   const IotLine* l = r.only_line();
   BOOST_REQUIRE(l != nullptr);
@@ -72,17 +72,17 @@ BOOST_AUTO_TEST_CASE(both_directions_count_for_the_subscriber_line) {
 BOOST_AUTO_TEST_CASE(isp_needs_a_subscriber_side) {
   Rig r;
   r.send({198, 51, 100, 1}, {192, 0, 2, 10}, 40000, 443, tcpflag::kAck, 1);
-  BOOST_TEST(r.c.no_line == 1u);
+  BOOST_TEST(r.c.iot_no_line.get() == 1u);
   BOOST_TEST(r.t.size() == 0u);
 }
 
 BOOST_AUTO_TEST_CASE(ixp_counts_only_established_tcp) {
   Rig r(IotMode::kIxp);
   r.send({198, 51, 100, 1}, {192, 0, 2, 10}, 40000, 443, tcpflag::kSyn, 1);
-  BOOST_TEST(r.c.not_established == 1u);
+  BOOST_TEST(r.c.iot_not_established.get() == 1u);
   BOOST_TEST(r.t.size() == 0u);
   r.send({198, 51, 100, 1}, {192, 0, 2, 10}, 40000, 443, tcpflag::kAck, 2);
-  BOOST_TEST(r.c.matches == 1u);
+  BOOST_TEST(r.c.iot_matches.get() == 1u);
   const IotLine* l = r.only_line();
   BOOST_REQUIRE(l != nullptr);
   BOOST_TEST(l->line.v4_host_order() == 0xc6336401u);  // the non-hitlist side is the line
@@ -99,8 +99,8 @@ BOOST_AUTO_TEST_CASE(telnet_syns_are_scan_attempts_and_bounded) {
   BOOST_TEST(l->scan_connections == 40u);
   BOOST_TEST(l->n_scan == IotLine::kScanTargets);
   BOOST_TEST(l->scan_saturated);
-  BOOST_TEST(r.c.scan_syns == 40u);
-  BOOST_TEST(r.c.overflow == 8u);
+  BOOST_TEST(r.c.iot_scan_syns.get() == 40u);
+  BOOST_TEST(r.c.iot_line_overflow.get() == 8u);
 }
 
 BOOST_AUTO_TEST_CASE(full_table_is_counted_and_clear_empties_it) {
@@ -108,7 +108,7 @@ BOOST_AUTO_TEST_CASE(full_table_is_counted_and_clear_empties_it) {
   r.t = IotEvidenceTable(2);
   for (uint8_t i = 1; i <= 3; ++i) r.send({100, 64, 0, i}, {192, 0, 2, 10}, 40000, 443, tcpflag::kAck, 1);
   BOOST_TEST(r.t.size() == 2u);
-  BOOST_TEST(r.c.lines_full == 1u);
+  BOOST_TEST(r.c.iot_lines_full.get() == 1u);
   r.t.clear();
   BOOST_TEST(r.t.size() == 0u);
   r.send({100, 64, 0, 9}, {192, 0, 2, 10}, 40000, 443, tcpflag::kAck, 1);
