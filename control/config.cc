@@ -557,7 +557,8 @@ void parse_ddos(const Reader& r, const Item& i, Config& c) {
 void parse_iot(const Reader& r, const Item& i, Config& c) {
   MapReader s(r, i, {"hitlist", "lines_per_worker", "policy", "fraction", "require_primary",
                      "scanner_max_backend_ips", "active_min_packets",
-                     "scan_alert_min_destinations", "pseudonymize"});
+                     "scan_alert_min_destinations", "pseudonymize", "outage_alert",
+                     "outage_drop_percent", "outage_min_lines"});
   IotConfig& o = c.iot;
   if (const Item* v = s.get("hitlist")) o.hitlist = get_path(r, *v);
   if (const Item* v = s.get("lines_per_worker"))
@@ -581,6 +582,13 @@ void parse_iot(const Reader& r, const Item& i, Config& c) {
   if (const Item* v = s.get("scan_alert_min_destinations"))
     o.detection.scan_alert_min_destinations = get_uint(r, *v, 1, 31);
   if (const Item* v = s.get("pseudonymize")) o.pseudonymize = get_bool(r, *v);
+  if (const Item* v = s.get("outage_alert")) o.outage.enabled = get_bool(r, *v);
+  if (const Item* v = s.get("outage_drop_percent")) {
+    o.outage.drop_percent = get_double(r, *v, 0.0, 100.0);
+    if (o.outage.drop_percent <= 0.0) r.fail(*v, "expected a percentage in (0, 100], got 0");
+  }
+  if (const Item* v = s.get("outage_min_lines"))
+    o.outage.min_lines = get_uint(r, *v, 1, uint64_t{1} << 40);
   if (!o.hitlist.empty() && 3600 % c.bin_seconds != 0) {
     r.fail(i.line, "iot", "IoT detection needs bins that divide an hour (bins.seconds is " +
                               std::to_string(c.bin_seconds) + ")");

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "control/detection.h"
+#include "control/service_outage.h"
 #include "dataplane/flowtree/feature_set.h"
 #include "dataplane/packet.h"
 #include "dataplane/prefix.h"
@@ -87,6 +88,7 @@ struct IotConfig {
   std::string hitlist;              // bundle file (docs/hitlist-format.md)
   uint32_t lines_per_worker = 16384;  // evidence table: subscriber lines per worker per bin
   detection::DetectionConfig detection;
+  detection::OutageConfig outage;   // service line-count drop alert (METHODS §6)
   bool pseudonymize = true;         // keyed hash of line ids in every output
 };
 

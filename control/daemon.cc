@@ -20,6 +20,7 @@
 #include <thread>
 
 #include <sched.h>
+#include <sys/stat.h>
 
 #include "control/alert_sink.h"
 #include "control/config.h"
@@ -29,9 +30,11 @@
 #include "control/tree_store.h"
 #include "control/stats_json.h"
 #include "dataplane/dpdk/eal_args.h"
+#include "dataplane/dpdk/hitlist_rcu.h"
 #include "dataplane/dpdk/port.h"
 #include "dataplane/dpdk/worker.h"
 #include "haystack_version.h"
+#include "signatures/hitlist_loader.h"
 #include "telemetry/logging.h"
 
 namespace haystack {
@@ -40,11 +43,14 @@ namespace {
 
 std::atomic<bool> g_signal_stop{false};
 std::atomic<int> g_signal_no{0};
+std::atomic<bool> g_signal_reload{false};
 
 void on_signal(int sig) {
   g_signal_no.store(sig);
   g_signal_stop.store(true);
 }
+
+void on_sighup(int) { g_signal_reload.store(true); }
 
 void install_signal_handlers() {
   struct sigaction sa {};
@@ -52,6 +58,11 @@ void install_signal_handlers() {
   sigemptyset(&sa.sa_mask);
   sigaction(SIGINT, &sa, nullptr);
   sigaction(SIGTERM, &sa, nullptr);
+  struct sigaction hup {};
+  hup.sa_handler = on_sighup;
+  sigemptyset(&hup.sa_mask);
+  hup.sa_flags = SA_RESTART;
+  sigaction(SIGHUP, &hup, nullptr);
 }
 
 // Every rx_pcap=/tx_pcap= file of a net_pcap vdev, checked before EAL probes the device
@@ -65,8 +76,12 @@ void check_pcap_files(const Config& c) {
     while ((pos = d.find("rx_pcap=", pos)) != std::string::npos) {
       size_t start = pos + 8, end = d.find(',', start);
       std::string file = d.substr(start, end - start);
-      std::ifstream f(file, std::ios::binary);
-      if (!f) {
+      struct stat st {};
+      // A FIFO is fine (a live feed into net_pcap); opening it here would block.
+      bool fifo = ::stat(file.c_str(), &st) == 0 && S_ISFIFO(st.st_mode);
+      std::ifstream f;
+      if (!fifo) f.open(file, std::ios::binary);
+      if (!fifo && !f) {
         throw ConfigError(c.source_file, p.line, "ports[" + std::to_string(i) + "].device",
                           "cannot read pcap file '" + file + "': " + std::strerror(errno));
       }
@@ -91,10 +106,19 @@ int worker_main(void* arg) {
   return a->worker->run(*a->stop);
 }
 
+struct ReloadResult {
+  bool ok = false;
+  uint64_t generation = 0;  // the active generation afterwards
+  std::string error;        // why the bundle was rejected
+};
+
 class Daemon {
  public:
   Daemon(const DaemonOptions& opt, Config cfg) : opt_(opt), cfg_(std::move(cfg)) {}
   int run();
+  // Loads, validates and compiles `path` on the control thread, publishes it to the
+  // workers and alerts either way; a bad bundle leaves the active generation in place.
+  ReloadResult reload_hitlist(const std::string& path, const std::string& trigger);
 
  private:
   void check_worker_cpus();
@@ -131,6 +155,7 @@ class Daemon {
   std::unique_ptr<TreeStore> store_;
   std::unique_ptr<DdosDetector> ddos_;
   std::unique_ptr<IotPipeline> iot_;
+  std::unique_ptr<HitlistRcu> hitlist_rcu_;
 };
 
 // Without -l/--lcores from the operator, haystackd passes `-l 0,<workers>` to EAL, where
@@ -255,7 +280,10 @@ void Daemon::plan_workers() {
     WorkerSlot slot;
     slot.lcore = spec.lcore;
     spec.flow_set_capacity = cfg_.flowtree.flow_table_size;
-    if (iot_) spec.iot = iot_->worker_settings();
+    if (iot_) {
+      spec.iot = iot_->worker_settings();
+      spec.iot.source = &hitlist_rcu_->source(uint32_t(w));
+    }
     slot.exchange = std::make_unique<RingBinExchange>(
         spec.worker_id, cfg_.bin_ring_size, cfg_.bin_records, tree_configs(spec.worker_id),
         iot_ ? cfg_.iot.lines_per_worker : 0);
@@ -284,6 +312,10 @@ uint64_t Daemon::event_time_ns() const {
 
 void Daemon::drain_bins() {
   constexpr size_t kMaxBinsInMemory = 7 * 24 * 60;  // one week of 1-minute bins
+  // Generations past their grace period, taken before the drain: their last records
+  // are already in the rings, so they can be forgotten once the drain is done.
+  std::vector<HitlistRcu::GenerationPtr> reclaimed;
+  if (hitlist_rcu_) reclaimed = hitlist_rcu_->take_reclaimable();
   // Positions first, then records: a record published before a position change is then
   // already in its ring when the position says the worker has moved past its bin.
   std::vector<uint64_t> pos(slots_.size());
@@ -307,6 +339,7 @@ void Daemon::drain_bins() {
       s.exchange->give_back(r);
     }
   }
+  for (const auto& g : reclaimed) iot_->forget(g->number);
   for (size_t w = 0; w < slots_.size(); ++w) summaries_->set_position(uint32_t(w), pos[w]);
   if (iot_ && slowest != 0) iot_->advance(slowest);
   // Let workers run up to two bins ahead of the slowest one (FlowSummaries keeps four
@@ -373,6 +406,13 @@ void Daemon::control_loop() {
   uint64_t last_rx = total_rx();
   while (!g_signal_stop.load()) {
     std::this_thread::sleep_for(std::chrono::milliseconds(clock_ == ClockSource::kPacket ? 1 : 10));
+    if (g_signal_reload.exchange(false)) {
+      if (iot_) {
+        reload_hitlist(cfg_.iot.hitlist, "SIGHUP");
+      } else {
+        spdlog::warn("SIGHUP: nothing to reload (iot.hitlist is not configured)");
+      }
+    }
     drain_bins();
     auto now = clock::now();
     if (now - last_check >= std::chrono::seconds(1)) {
@@ -392,6 +432,44 @@ void Daemon::control_loop() {
   if (g_signal_stop.load()) {
     spdlog::info("signal {} received: stopping", g_signal_no.load());
   }
+}
+
+ReloadResult Daemon::reload_hitlist(const std::string& path, const std::string& trigger) {
+  ReloadResult res;
+  if (!iot_) {
+    res.error = "IoT detection is off (iot.hitlist is not configured)";
+    return res;
+  }
+  Alert a;
+  a.time_ns = wall_clock_ns();  // lifecycle alerts carry wall time, even in replay
+  a.subject = path;
+  try {
+    IotPipeline::GenerationPtr g = iot_->load(path);
+    hitlist_rcu_->publish(g);
+    iot_->adopt(g);
+    res.ok = true;
+    const hitlist::Bundle& b = *g->bundle;
+    a.type = "hitlist_reloaded";
+    a.details = {{"generation", g->number},     {"trigger", trigger},
+                 {"valid_from", b.valid_from},  {"valid_until", b.valid_until},
+                 {"services", b.services.size()}, {"domains", b.domains.size()},
+                 {"endpoints", b.endpoints.size()}};
+  } catch (const hitlist::HitlistError& e) {
+    res.error = e.what();
+  } catch (const std::exception& e) {
+    res.error = fmt::format("{}: {}", path, e.what());
+  }
+  res.generation = iot_->current()->number;
+  if (!res.ok) {
+    iot_->reload_failed();
+    spdlog::error("hitlist reload ({}) rejected, generation {} stays active: {}", trigger,
+                  res.generation, res.error);
+    a.type = "hitlist_reload_failed";
+    a.severity = Severity::kCritical;
+    a.details = {{"trigger", trigger}, {"error", res.error}, {"active_generation", res.generation}};
+  }
+  alerts_->emit(a);
+  return res;
 }
 
 void Daemon::write_stats() {
@@ -414,7 +492,11 @@ void Daemon::write_stats() {
   snap.control = control_;
   snap.flow = summaries_->counters();
   if (store_) snap.store = store_->counters();
-  if (iot_) snap.iot = iot_->summary();
+  if (iot_) {
+    snap.iot = iot_->summary();
+    snap.iot["reloads"]["generations_retiring"] = hitlist_rcu_->retiring();
+    snap.iot["reloads"]["generations_reclaimed"] = hitlist_rcu_->reclaimed();
+  }
   std::string text = stats_to_json(snap).dump(2) + "\n";
   if (opt_.stats_out.empty() || opt_.stats_out == "-") {
     std::fwrite(text.data(), 1, text.size(), stdout);
@@ -462,6 +544,9 @@ int Daemon::run() {
     alerts_ = std::make_unique<AlertSink>(cfg_.alert_file, cfg_.site_id);
     if (!cfg_.iot.hitlist.empty()) iot_ = std::make_unique<IotPipeline>(cfg_, *alerts_);
     resolve_workers();
+    if (iot_) {
+      hitlist_rcu_ = std::make_unique<HitlistRcu>(uint32_t(worker_lcores_.size()), iot_->current());
+    }
     open_ports();
     plan_workers();
     ring_full_seen_.assign(slots_.size(), 0);

@@ -142,37 +142,12 @@ DetectionEngine::DetectionEngine(DetectionConfig cfg,
 
 void DetectionEngine::set_bundle(std::shared_ptr<const hitlist::Bundle> bundle) {
   auto next = std::make_unique<RuleSet>(std::move(bundle), cfg_);
-  const auto& ob = rules_->bundle();
-  const auto& nb = next->bundle();
-  std::unordered_map<std::string, DomainId> dom_by_fqdn;
-  for (const auto& d : nb.domains) dom_by_fqdn.emplace(d.fqdn, d.id);
-  std::unordered_map<std::string, ServiceId> svc_by_key;
-  for (const auto& s : nb.services) svc_by_key.emplace(s.key, s.id);
-  std::vector<int64_t> dmap(ob.domains.size(), -1), smap(ob.services.size(), -1);
-  for (const auto& d : ob.domains)
-    if (auto it = dom_by_fqdn.find(d.fqdn); it != dom_by_fqdn.end()) dmap[d.id] = it->second;
-  for (const auto& s : ob.services)
-    if (auto it = svc_by_key.find(s.key); it != svc_by_key.end()) smap[s.id] = it->second;
-
+  const BundleIdMap map(rules_->bundle(), next->bundle());
   auto remap = [&](LineWindow& lw) {
-    std::vector<DomainId> doms;
-    for (DomainId d : lw.ev.domains)
-      if (d < dmap.size() && dmap[d] >= 0) doms.push_back(DomainId(dmap[d]));
-    std::sort(doms.begin(), doms.end());
-    doms.erase(std::unique(doms.begin(), doms.end()), doms.end());
-    lw.ev.domains = std::move(doms);
-    LineBinEvidence tmp;
-    for (auto t : lw.ev.services) {
-      if (t.service >= smap.size() || smap[t.service] < 0) continue;
-      t.service = ServiceId(smap[t.service]);
-      LineBinEvidence one;
-      one.services.push_back(t);
-      merge(tmp, one);
-    }
-    lw.ev.services = std::move(tmp.services);
+    map.apply(lw.ev);
     std::map<ServiceId, uint32_t> ah;
     for (auto [s, n] : lw.active_hours)
-      if (s < smap.size() && smap[s] >= 0) ah[ServiceId(smap[s])] += n;
+      if (map.service(s) >= 0) ah[ServiceId(map.service(s))] += n;
     lw.active_hours = std::move(ah);
   };
   for (auto* windows : {&hours_, &days_})

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <iterator>
+#include <string_view>
+#include <unordered_map>
 
 #include "control/pseudonym.h"
 
@@ -109,6 +111,36 @@ void add_hitlist_packet(LineBinEvidence& ev, const hitlist::Bundle& bundle, uint
 void add_scan_port_attempt(LineBinEvidence& ev, const IpAddr& dst) {
   ++ev.scan_port_connections;
   ev.scan_port_destinations.insert(ip_hash(dst));
+}
+
+BundleIdMap::BundleIdMap(const hitlist::Bundle& from, const hitlist::Bundle& to)
+    : dom_(from.domains.size(), -1), svc_(from.services.size(), -1) {
+  std::unordered_map<std::string_view, hitlist::DomainId> dom_by_fqdn;
+  for (const auto& d : to.domains) dom_by_fqdn.emplace(d.fqdn, d.id);
+  std::unordered_map<std::string_view, hitlist::ServiceId> svc_by_key;
+  for (const auto& s : to.services) svc_by_key.emplace(s.key, s.id);
+  for (const auto& d : from.domains)
+    if (auto it = dom_by_fqdn.find(d.fqdn); it != dom_by_fqdn.end()) dom_[d.id] = it->second;
+  for (const auto& s : from.services)
+    if (auto it = svc_by_key.find(s.key); it != svc_by_key.end()) svc_[s.id] = it->second;
+}
+
+void BundleIdMap::apply(LineBinEvidence& ev) const {
+  std::vector<hitlist::DomainId> doms;
+  for (hitlist::DomainId d : ev.domains)
+    if (domain(d) >= 0) doms.push_back(hitlist::DomainId(domain(d)));
+  std::sort(doms.begin(), doms.end());
+  doms.erase(std::unique(doms.begin(), doms.end()), doms.end());
+  ev.domains = std::move(doms);
+  LineBinEvidence merged;
+  for (ServiceTraffic t : ev.services) {
+    if (service(t.service) < 0) continue;
+    t.service = hitlist::ServiceId(service(t.service));
+    LineBinEvidence one;
+    one.services.push_back(t);
+    merge(merged, one);
+  }
+  ev.services = std::move(merged.services);
 }
 
 }  // namespace haystack::detection

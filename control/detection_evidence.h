@@ -112,6 +112,22 @@ struct BinEvidence {
 // Merge `from` into `into` (same line): set unions, sums, min/max of times.
 void merge(LineBinEvidence& into, const LineBinEvidence& from);
 
+// Domain and service ids of one bundle translated to another by fqdn / service key, for
+// evidence collected under an older hitlist generation. Ids absent from `to` map to none.
+class BundleIdMap {
+ public:
+  BundleIdMap(const hitlist::Bundle& from, const hitlist::Bundle& to);
+  // -1 when the domain / service does not exist in the target bundle.
+  int64_t domain(hitlist::DomainId d) const { return d < dom_.size() ? dom_[d] : -1; }
+  int64_t service(hitlist::ServiceId s) const { return s < svc_.size() ? svc_[s] : -1; }
+  // Rewrites ev's domains and services into the target bundle's ids (dropping the ones
+  // it lacks and merging services that map to one id); sorted as merge() expects.
+  void apply(LineBinEvidence& ev) const;
+
+ private:
+  std::vector<int64_t> dom_, svc_;
+};
+
 // Reference semantics for the dataplane: one packet (either direction) between the line
 // and hitlist endpoint `endpoint` (index into bundle.endpoints) whose server address is
 // `server`. Adds the endpoint's domains, counts the packet once per distinct service of

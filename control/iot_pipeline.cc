@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <cmath>
 #include <filesystem>
 
 #include "control/pseudonym.h"
@@ -9,28 +10,52 @@
 
 namespace haystack {
 
-IotPipeline::IotPipeline(const Config& cfg, AlertSink& alerts) : cfg_(cfg), alerts_(alerts) {
+IotPipeline::IotPipeline(const Config& cfg, AlertSink& alerts)
+    : cfg_(cfg), alerts_(alerts), outage_(cfg.iot.outage) {
   try {
-    bundle_ = std::make_shared<const hitlist::Bundle>(hitlist::load_bundle(cfg.iot.hitlist));
+    current_ = hitlist::load_generation(cfg.iot.hitlist, 1);
   } catch (const hitlist::HitlistError& e) {
     throw ConfigError(e.file(), e.line(), "iot.hitlist: " + e.field(), e.message());
   }
-  table_ = hitlist::HitlistTable::compile(*bundle_);
   detection::DetectionConfig dc = cfg.iot.detection;
   engine_ = std::make_unique<detection::DetectionEngine>(
-      dc, bundle_, Pseudonymizer::from_state_dir(cfg.state_dir, cfg.iot.pseudonymize));
+      dc, current_->bundle, Pseudonymizer::from_state_dir(cfg.state_dir, cfg.iot.pseudonymize));
   std::filesystem::create_directories(cfg.state_dir + "/detections");
   out_path_ = cfg.state_dir + "/detections/detections.jsonl";
   out_.open(out_path_, std::ios::app);
   if (!out_) throw std::runtime_error("cannot open '" + out_path_ + "' for appending");
-  spdlog::info("hitlist {}: valid {}..{}, {} services, {} domains, {} endpoints", cfg.iot.hitlist,
-               bundle_->valid_from, bundle_->valid_until, bundle_->services.size(),
-               bundle_->domains.size(), bundle_->endpoints.size());
+  log_generation("loaded");
+}
+
+void IotPipeline::log_generation(const char* what) const {
+  const hitlist::Bundle& b = *current_->bundle;
+  spdlog::info("hitlist generation {} {} from {}: valid {}..{}, {} services, {} domains, {} "
+               "endpoints",
+               current_->number, what, current_->path, b.valid_from, b.valid_until,
+               b.services.size(), b.domains.size(), b.endpoints.size());
+}
+
+IotPipeline::GenerationPtr IotPipeline::load(const std::string& path) const {
+  return hitlist::load_generation(path, current_->number + 1);
+}
+
+void IotPipeline::adopt(GenerationPtr g) {
+  engine_->set_bundle(g->bundle);
+  older_[current_->number] = std::move(current_);
+  current_ = std::move(g);
+  id_maps_.clear();  // built lazily against the new current bundle
+  ++reloads_;
+  log_generation("active");
+}
+
+void IotPipeline::forget(uint64_t generation) {
+  older_.erase(generation);
+  id_maps_.erase(generation);
 }
 
 IotSettings IotPipeline::worker_settings() const {
   IotSettings s;
-  s.table = table_.get();
+  s.table = current_->table.get();
   s.mode = cfg_.mode == Mode::kIsp ? IotMode::kIsp : IotMode::kIxp;
   s.subscriber_prefixes = cfg_.subscriber_prefixes;
   s.line_len_v4 = cfg_.subscriber_ipv4_len;
@@ -39,19 +64,33 @@ IotSettings IotPipeline::worker_settings() const {
 }
 
 void IotPipeline::add(const BinRecord& rec) {
+  const hitlist::Generation* gen = current_.get();
+  const detection::BundleIdMap* to_current = nullptr;
+  if (rec.hitlist_generation != current_->number) {
+    auto it = older_.find(rec.hitlist_generation);
+    if (it == older_.end()) {
+      ++records_unknown_generation_;
+      return;
+    }
+    gen = it->second.get();
+    to_current = &id_maps_.try_emplace(gen->number, *gen->bundle, *current_->bundle).first->second;
+    ++records_translated_;
+  }
+  const hitlist::Bundle& bundle = *gen->bundle;
   // A bundle is valid for whole UTC days; traffic outside them is still matched (the
   // previous generation is better than none) but raises one alert per day.
   const std::string day = format_time_ns(rec.start_ns).substr(0, 10);
-  if ((day < bundle_->valid_from || day > bundle_->valid_until) && day != stale_day_alerted_) {
+  if ((day < bundle.valid_from || day > bundle.valid_until) && day != stale_day_alerted_) {
     stale_day_alerted_ = day;
     Alert a;
     a.time_ns = rec.start_ns;
     a.type = "hitlist_stale";
     a.severity = Severity::kWarning;
-    a.subject = cfg_.iot.hitlist;
+    a.subject = gen->path;
     a.details = {{"traffic_day", day},
-                 {"valid_from", bundle_->valid_from},
-                 {"valid_until", bundle_->valid_until}};
+                 {"generation", gen->number},
+                 {"valid_from", bundle.valid_from},
+                 {"valid_until", bundle.valid_until}};
     alerts_.emit(a);
   }
   detection::BinEvidence ev;
@@ -76,6 +115,7 @@ void IotPipeline::add(const BinRecord& rec) {
     e.scan_port_connections = l.scan_connections;
     for (uint8_t i = 0; i < l.n_scan; ++i) e.scan_port_destinations.insert(l.scan_targets[i]);
     if (l.domains_overflow || l.services_overflow) ++lines_truncated_;
+    if (to_current != nullptr) to_current->apply(e);
     ev.lines.push_back(std::move(e));
   });
   ++bins_;
@@ -138,6 +178,7 @@ void IotPipeline::report(const std::vector<detection::WindowReport>& reports) {
                    {"window_start", format_time_ns(w.start_ns)}};
       alerts_.emit(a);
     }
+    if (w.kind == detection::WindowKind::kHour) check_outage(w);
     if (w.kind == detection::WindowKind::kDay) {
       last_day_start_ = w.start_ns;
       last_day_counts_.clear();
@@ -149,14 +190,38 @@ void IotPipeline::report(const std::vector<detection::WindowReport>& reports) {
   out_.flush();
 }
 
+void IotPipeline::check_outage(const detection::WindowReport& w) {
+  std::map<std::string, uint64_t> lines;
+  for (const auto& c : w.service_counts) lines[c.service_key] = c.lines;
+  for (const auto& e : outage_.observe_hour(w.start_ns, lines)) {
+    Alert a;
+    a.time_ns = w.end_ns;
+    a.type = "iot_service_outage";
+    a.severity = Severity::kWarning;
+    a.subject = e.service_key;
+    a.details = {{"service", e.service_key},
+                 {"hour_start", format_time_ns(e.hour_start_ns)},
+                 {"lines", e.lines},
+                 {"lines_day_before", e.lines_day_before},
+                 {"drop_percent", std::round(e.drop_percent * 10) / 10}};
+    alerts_.emit(a);
+  }
+}
+
 nlohmann::ordered_json IotPipeline::summary() const {
   nlohmann::ordered_json j;
-  j["hitlist"] = {{"file", cfg_.iot.hitlist},
-                  {"valid_from", bundle_->valid_from},
-                  {"valid_until", bundle_->valid_until},
-                  {"services", bundle_->services.size()},
-                  {"domains", bundle_->domains.size()},
-                  {"endpoints", bundle_->endpoints.size()}};
+  const hitlist::Bundle& b = *current_->bundle;
+  j["hitlist"] = {{"file", current_->path},
+                  {"generation", current_->number},
+                  {"valid_from", b.valid_from},
+                  {"valid_until", b.valid_until},
+                  {"services", b.services.size()},
+                  {"domains", b.domains.size()},
+                  {"endpoints", b.endpoints.size()}};
+  j["reloads"] = {{"ok", reloads_},
+                  {"failed", reloads_failed_},
+                  {"records_translated", records_translated_},
+                  {"records_unknown_generation", records_unknown_generation_}};
   j["pseudonymized"] = cfg_.iot.pseudonymize;
   j["windows_closed"] = windows_closed_;
   j["detections_written"] = detections_written_;

@@ -18,7 +18,8 @@
 #include "control/config.h"
 #include "control/detection.h"
 #include "dataplane/bin_record.h"
-#include "signatures/hitlist_table.h"
+#include "control/service_outage.h"
+#include "signatures/hitlist_generation.h"
 
 namespace haystack {
 
@@ -27,8 +28,18 @@ class IotPipeline {
   // Throws ConfigError (bad hitlist file: file, line, field) or std::runtime_error.
   IotPipeline(const Config& cfg, AlertSink& alerts);
 
-  // Settings for the workers' IoT stage (the table outlives every worker).
+  // Settings for the workers' IoT stage (the daemon adds a HitlistSource per worker).
   IotSettings worker_settings() const;
+
+  using GenerationPtr = std::shared_ptr<const hitlist::Generation>;
+  const GenerationPtr& current() const { return current_; }
+  // Loads, validates and compiles the next generation (throws hitlist::HitlistError or
+  // std::exception); nothing changes until adopt().
+  GenerationPtr load(const std::string& path) const;
+  // `g` is now what the workers adopt: the engine remaps open windows to it.
+  void adopt(GenerationPtr g);
+  void reload_failed() { ++reloads_failed_; }
+  void forget(uint64_t generation);
   // One worker's closed bin.
   void add(const BinRecord& rec);
   // Every worker has moved past now_ns (start of the slowest open bin): close windows.
@@ -38,12 +49,20 @@ class IotPipeline {
 
  private:
   void report(const std::vector<detection::WindowReport>& reports);
+  void check_outage(const detection::WindowReport& w);
+  void log_generation(const char* what) const;
 
   const Config& cfg_;
   AlertSink& alerts_;
-  std::shared_ptr<const hitlist::Bundle> bundle_;
-  std::shared_ptr<const hitlist::HitlistTable> table_;
+  GenerationPtr current_;
+  std::map<uint64_t, GenerationPtr> older_;  // retired, records may still arrive
+  std::map<uint64_t, detection::BundleIdMap> id_maps_;  // older generation -> current
   std::unique_ptr<detection::DetectionEngine> engine_;
+  detection::ServiceOutageDetector outage_;
+  uint64_t reloads_ = 0;
+  uint64_t reloads_failed_ = 0;
+  uint64_t records_unknown_generation_ = 0;  // evidence dropped: bundle already freed
+  uint64_t records_translated_ = 0;
   std::ofstream out_;
   std::string out_path_;
   uint64_t windows_closed_ = 0;

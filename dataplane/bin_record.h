@@ -23,6 +23,8 @@ struct BinRecord {
   uint64_t sampled_iot = 0;
   uint64_t parse_errors = 0;
   uint64_t new_flows = 0;
+  // The hitlist generation the IoT evidence refers to (0: none; see hitlist_source.h).
+  uint64_t hitlist_generation = 0;
 
   // One tree per enabled feature set (config order), sized at startup. Control empties
   // them before handing the record back, so a worker always receives empty trees.
@@ -36,6 +38,7 @@ struct BinRecord {
     start_ns = start;
     end_ns = end;
     packets = bytes = ip_packets = sampled_flow = sampled_iot = parse_errors = new_flows = 0;
+    hitlist_generation = 0;
   }
 };
 

@@ -14,6 +14,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "dataplane/hitlist_source.h"
 #include "dataplane/packet.h"
 #include "dataplane/prefix.h"
 #include "dataplane/worker_counters.h"
@@ -83,6 +84,9 @@ enum class IotMode : uint8_t { kIsp, kIxp };
 
 struct IotSettings {
   const hitlist::HitlistTable* table = nullptr;  // nullptr: IoT matching off
+  // With a source the worker re-adopts the current generation at every bin it opens
+  // (hitless reload) and `table` follows it; without one `table` is fixed.
+  HitlistSource* source = nullptr;
   IotMode mode = IotMode::kIsp;
   std::vector<Prefix> subscriber_prefixes;  // isp: where lines live
   uint8_t line_len_v4 = 32, line_len_v6 = 56;

@@ -103,7 +103,10 @@ void WorkerCore::advance(uint64_t now_ns) {
 
 void WorkerCore::flush() {
   // Once handed over, the next packet opens a bin afresh (possibly the same one again).
-  if (clock_.is_open() && publish_current()) clock_.close();
+  if (clock_.is_open() && publish_current()) {
+    clock_.close();
+    if (iot_.source != nullptr) iot_.source->release();
+  }
 }
 
 void WorkerCore::roll_bin(uint64_t ts_ns) {
@@ -119,6 +122,11 @@ void WorkerCore::roll_bin(uint64_t ts_ns) {
   exchange_.entering_bin(clock_.current_start());
   flows_.clear();
   bin_->reset(id_, clock_.current_start(), clock_.current_end());
+  if (iot_.source != nullptr) {
+    HitlistView v = iot_.source->adopt();
+    iot_.table = v.table;
+    bin_->hitlist_generation = v.generation;
+  }
 }
 
 // Publishes the open record and switches to a fresh one. False (and counted) when no

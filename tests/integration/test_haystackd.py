@@ -11,6 +11,7 @@ import struct
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 
 HAYSTACKD = os.environ["HAYSTACKD"]
@@ -430,28 +431,39 @@ def case_live_af_packet_veth(tmp):
         subprocess.run(["ip", "link", "del", a], capture_output=True)
 
 
+IOT_LINES = os.path.join(DATA, "pcaps", "iot-lines.pcap")
+EXAMPLE_HITLIST = os.path.join(DATA, "hitlist", "example-2026-11-01.hitlist")
+
+
+def iot_config(tmp, ports, hitlist, iot_extra="  pseudonymize: false\n", **kw):
+    """A config for the generated ISP trace (subscribers in 100.64/16 and 2001:db8:100::/40)."""
+    extra = SMALL_TREES + f"iot:\n  hitlist: {hitlist}\n" + iot_extra
+    return config_text(tmp, ports, extra=extra, **kw).replace(
+        "subscriber_prefixes: [192.168.0.0/16, 10.0.0.0/8, 2001:db8::/32]",
+        "subscriber_prefixes: [100.64.0.0/16, 2001:db8:100::/40]")
+
+
+def detection_lines(tmp):
+    with open(os.path.join(tmp, "state", "detections", "detections.jsonl")) as f:
+        return [l for l in f if l.strip()]
+
+
 def case_iot_detections_match_expected(tmp):
     """The generated ISP trace with known devices (scripts/gen-iot-pcap.py) against the
     example hitlist: detections per line and window, activity, packets, first-detection
     alerts, scanner exclusion and the telnet-scan event must equal the expected file."""
-    pcap = os.path.join(DATA, "pcaps", "iot-lines.pcap")
     with open(os.path.join(DATA, "iot-lines.expected.json")) as f:
         exp = json.load(f)
-    hitlist = os.path.join(DATA, "hitlist", "example-2026-11-01.hitlist")
-    extra = SMALL_TREES + f"iot:\n  hitlist: {hitlist}\n  pseudonymize: false\n"
-    cfg = config_text(tmp, [("tap", f"net_pcap0,rx_pcap={pcap}", 1)], extra=extra).replace(
-        "subscriber_prefixes: [192.168.0.0/16, 10.0.0.0/8, 2001:db8::/32]",
-        "subscriber_prefixes: [100.64.0.0/16, 2001:db8:100::/40]")
+    cfg = iot_config(tmp, [("tap", f"net_pcap0,rx_pcap={IOT_LINES}", 1)], EXAMPLE_HITLIST)
     r = run_haystackd(tmp, cfg)
     check(r.rc == 0, "replay with a hitlist exits 0")
     det = {}
-    with open(os.path.join(tmp, "state", "detections", "detections.jsonl")) as f:
-        for line in f:
-            d = json.loads(line)
-            key = d["window_start"].replace(".000000000Z", "Z")
-            if d["window"] == "day":
-                key = key[:10]
-            det.setdefault((d["line"], key), {})[d["service"]] = d
+    for line in detection_lines(tmp):
+        d = json.loads(line)
+        key = d["window_start"].replace(".000000000Z", "Z")
+        if d["window"] == "day":
+            key = key[:10]
+        det.setdefault((d["line"], key), {})[d["service"]] = d
     for line, info in sorted(exp["lines"].items()):
         for window, w in sorted(info["windows"].items()):
             got = det.get((line, window), {})
@@ -479,17 +491,13 @@ def case_iot_detections_match_expected(tmp):
 def case_iot_stale_hitlist_alert(tmp):
     """Traffic of a day the bundle is not valid for: one hitlist_stale alert for that day,
     and matching continues with the bundle."""
-    pcap = os.path.join(DATA, "pcaps", "iot-lines.pcap")
-    with open(os.path.join(DATA, "hitlist", "example-2026-11-01.hitlist")) as f:
+    with open(EXAMPLE_HITLIST) as f:
         text = f.read().replace("valid_from 2026-11-01", "valid_from 2026-10-30").replace(
             "valid_until 2026-11-01", "valid_until 2026-10-31")
     hitlist = os.path.join(tmp, "old.hitlist")
     with open(hitlist, "w") as f:
         f.write(text)
-    extra = SMALL_TREES + f"iot:\n  hitlist: {hitlist}\n"
-    cfg = config_text(tmp, [("tap", f"net_pcap0,rx_pcap={pcap}", 1)], extra=extra).replace(
-        "subscriber_prefixes: [192.168.0.0/16, 10.0.0.0/8, 2001:db8::/32]",
-        "subscriber_prefixes: [100.64.0.0/16, 2001:db8:100::/40]")
+    cfg = iot_config(tmp, [("tap", f"net_pcap0,rx_pcap={IOT_LINES}", 1)], hitlist, iot_extra="")
     r = run_haystackd(tmp, cfg)
     check(r.rc == 0, "replay exits 0")
     stale = [a for a in r.alerts if a["type"] == "hitlist_stale"]
@@ -502,6 +510,185 @@ def case_iot_stale_hitlist_alert(tmp):
     key = os.path.join(tmp, "state", "pseudonym.key")
     check(os.path.exists(key) and (os.stat(key).st_mode & 0o777) == 0o600,
           "the pseudonym key is kept in the state directory, mode 0600")
+
+
+def wait_for(pred, what, timeout=20):
+    end = time.time() + timeout
+    while time.time() < end:
+        if pred():
+            return
+        time.sleep(0.005)
+    fail(f"timed out waiting for {what}")
+
+
+def read_alerts(tmp):
+    path = os.path.join(tmp, "alerts.jsonl")
+    if not os.path.exists(path):
+        return []
+    with open(path) as f:
+        return [json.loads(l) for l in f if l.endswith("\n")]
+
+
+def case_iot_reload_50_times(tmp):
+    """Hitless reload: the trace is fed through a FIFO into net_pcap on two workers while
+    the hitlist is reloaded 50 times by SIGHUP with identical bundles and 5 times with a
+    bad one. Every packet is counted, bad bundles are rejected with an alert naming file,
+    line and field while the old generation stays active, every retired generation is
+    reclaimed after its RCU grace period, and the detections equal those of a run
+    without reloads."""
+    with open(EXAMPLE_HITLIST) as f:
+        good = f.read()
+    bad = good + "endpoint 192.0.2.1 tcp 99999 api.example.invalid\n"
+    bad_line = good.count("\n") + 1
+
+    ref = os.path.join(tmp, "ref")
+    os.mkdir(ref)
+    ref_hitlist = os.path.join(ref, "live.hitlist")
+    with open(ref_hitlist, "w") as f:
+        f.write(good)
+    out = subprocess.run([SPLIT, IOT_LINES, "2", os.path.join(ref, "q")],
+                         capture_output=True, text=True, check=True).stdout
+    files = [l.split()[0] for l in out.splitlines()]
+    dev = "net_pcap0," + ",".join(f"rx_pcap={f}" for f in files)
+    lcores = ["--lcores", "0@0,1@1,2@1"]
+    r0 = run_haystackd(ref, iot_config(ref, [("tap", dev, 2)], ref_hitlist, workers=[1, 2]),
+                       eal_extra=lcores, prefix="hsref")
+    check(r0.rc == 0, "reference replay exits 0")
+    want = detection_lines(ref)
+    check(len(want) > 0, f"reference run has detections ({len(want)})")
+
+    run = os.path.join(tmp, "run")
+    os.mkdir(run)
+    live = os.path.join(run, "live.hitlist")
+
+    def install(text):
+        with open(live + ".new", "w") as f:
+            f.write(text)
+        os.replace(live + ".new", live)
+
+    install(good)
+    fifos = [os.path.join(run, f"feed{i}.pcap") for i in range(2)]
+    for p in fifos:
+        os.mkfifo(p)
+    reloads_done = threading.Event()
+
+    def feed(src, fifo):
+        with open(src, "rb") as f:
+            data = f.read()
+        header, recs, off = data[:24], [], 24
+        while off < len(data):
+            n = struct.unpack("<I", data[off + 8:off + 12])[0]
+            recs.append(data[off:off + 16 + n])
+            off += 16 + n
+        with open(fifo, "wb") as out:
+            out.write(header)
+            chunks = [recs[i:i + 25] for i in range(0, len(recs), 25)]
+            for i, c in enumerate(chunks):
+                if i == len(chunks) - 1:
+                    reloads_done.wait(60)  # the last packets only after every reload
+                out.write(b"".join(c))
+                out.flush()
+                time.sleep(0.02)
+
+    writers = [threading.Thread(target=feed, args=(s, d)) for s, d in zip(files, fifos)]
+    for w in writers:
+        w.start()
+    dev = "net_pcap0," + ",".join(f"rx_pcap={f}" for f in fifos)
+    cpath = os.path.join(run, "haystack.yaml")
+    with open(cpath, "w") as f:
+        f.write(iot_config(run, [("tap", dev, 2)], live, workers=[1, 2]))
+    spath = os.path.join(run, "stats.json")
+    cmd = [HAYSTACKD, "--config", cpath, "--until-idle=1500", "--stats-out", spath, "--",
+           *EAL, "--file-prefix", f"hsreload{os.getpid()}", *lcores]
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    try:
+        wait_for(lambda: any(a["type"] == "daemon_start" for a in read_alerts(run)), "daemon start")
+        kinds = []
+        for i in range(55):
+            install(bad if i % 11 == 10 else good)
+            kinds.append("hitlist_reload_failed" if i % 11 == 10 else "hitlist_reloaded")
+            proc.send_signal(signal.SIGHUP)
+            wait_for(lambda: sum(a["type"].startswith("hitlist_reload") for a in read_alerts(run))
+                     == i + 1, f"reload {i + 1}")
+        install(good)
+    finally:
+        reloads_done.set()
+        for w in writers:
+            w.join(60)
+        try:
+            _, err = proc.communicate(timeout=120)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            _, err = proc.communicate()
+    check(proc.returncode == 0, f"haystackd exits 0 after the reloads (rc={proc.returncode}): {err[-2000:]}")
+    alerts = read_alerts(run)
+    got = [a["type"] for a in alerts if a["type"].startswith("hitlist_reload")]
+    check(got == kinds, "50 hitlist_reloaded and 5 hitlist_reload_failed alerts, in order")
+    gens = [a["details"]["generation"] for a in alerts if a["type"] == "hitlist_reloaded"]
+    check(gens == list(range(2, 52)), "generations 2..51 published in order")
+    for a in alerts:
+        if a["type"] == "hitlist_reload_failed":
+            check(f"{live}:{bad_line}: endpoint.port" in a["details"]["error"],
+                  f"reload error names file, line and field: {a['details']['error']}")
+            check(a["severity"] == "critical", "a rejected bundle is a critical alert")
+    with open(spath) as f:
+        stats = json.load(f)
+    rel = stats["iot"]["reloads"]
+    print("reload counters:", rel)
+    check(stats["iot"]["hitlist"]["generation"] == 51, "generation 51 active at the end")
+    check(rel["ok"] == 50 and rel["failed"] == 5, "50 reloads applied, 5 rejected")
+    check(rel["generations_reclaimed"] == 50 and rel["generations_retiring"] == 0,
+          "every retired generation reclaimed after its grace period")
+    check(rel["records_unknown_generation"] == 0, "no record lost its generation")
+    t = stats["totals"]
+    check(t["rx_packets"] == r0.stats["totals"]["rx_packets"] == len(list(pcap_records(IOT_LINES))),
+          f"every packet received ({t['rx_packets']})")
+    check(sum(b["packets"] for b in stats["bins"]) == t["rx_packets"], "every packet counted in a bin")
+    check(t["iot_matches"] == r0.stats["totals"]["iot_matches"], "IoT matches equal the reference")
+    check(detection_lines(run) == want, f"detections equal the run without reloads ({len(want)} lines)")
+
+
+def tcp_frame(src, dst, sport, dport, flags=0x10):
+    """Ethernet/IPv4/TCP frame without payload (checksums are not checked by haystackd)."""
+    ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 40, 0, 0, 64, 6, 0, bytes(src), bytes(dst))
+    tcp = struct.pack("!HHIIBBHHH", sport, dport, 0, 0, 0x50, flags, 65535, 0, 0)
+    return b"\x02" * 6 + b"\x04" * 6 + b"\x08\x00" + ip + tcp
+
+
+def write_pcap(path, packets):
+    """packets: (ts_ns, frame); classic microsecond pcap."""
+    with open(path, "wb") as f:
+        f.write(struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 65535, 1))
+        for ts, fr in packets:
+            f.write(struct.pack("<IIII", ts // 10**9, ts % 10**9 // 1000, len(fr), len(fr)) + fr)
+
+
+def case_iot_service_outage_alert(tmp):
+    """12 lines use a camera service at 10:00 on one day and only 4 at 10:00 the next day:
+    one iot_service_outage alert with the exact counts; 11:00 (5 -> 4 lines, 20 %) stays
+    below the 30 % default."""
+    hitlist = os.path.join(tmp, "cam.hitlist")
+    with open(hitlist, "w") as f:
+        f.write("hitlist 1\nvalid_from 2026-11-01\nvalid_until 2026-11-02\nprovenance test\n"
+                "service cam manufacturer - Camera\ndomain api.cam.example cam:primary\n"
+                "endpoint 198.51.100.10 tcp 443 api.cam.example\n")
+    day1 = 1793527200 * 10**9  # 2026-11-01T10:00:00Z
+    pkts = []
+    for day, hour, lines in ((0, 0, 12), (0, 1, 5), (1, 0, 4), (1, 1, 4)):
+        t0 = day1 + day * 86400 * 10**9 + hour * 3600 * 10**9
+        for n in range(1, lines + 1):
+            pkts.append((t0 + n * 10**9, tcp_frame([100, 64, 0, n], [198, 51, 100, 10], 40000, 443)))
+    pcap = os.path.join(tmp, "outage.pcap")
+    write_pcap(pcap, pkts)
+    r = run_haystackd(tmp, iot_config(tmp, [("tap", f"net_pcap0,rx_pcap={pcap}", 1)], hitlist,
+                                      iot_extra="  outage_min_lines: 1\n"))
+    check(r.rc == 0, "replay exits 0")
+    out = [a for a in r.alerts if a["type"] == "iot_service_outage"]
+    check(len(out) == 1, f"one outage alert ({len(out)})")
+    d = out[0]["details"]
+    check(d == {"service": "cam", "hour_start": "2026-11-02T10:00:00.000000000Z", "lines": 4,
+                "lines_day_before": 12, "drop_percent": 66.7}, f"outage details {d}")
+    check(out[0]["severity"] == "warning", "outage alerts are warnings")
 
 
 def case_bad_hitlist(tmp):

@@ -1,5 +1,6 @@
 #include <boost/test/unit_test.hpp>
 
+#include <map>
 #include <memory>
 #include <stdexcept>
 #include <string>
@@ -8,6 +9,7 @@
 #include "control/detection.h"
 #include "control/detection_evidence.h"
 #include "control/pseudonym.h"
+#include "control/service_outage.h"
 
 BOOST_TEST_DONT_PRINT_LOG_VALUE(haystack::detection::WindowKind)
 
@@ -524,6 +526,54 @@ BOOST_AUTO_TEST_CASE(bundle_reload_remaps_open_windows) {
   BOOST_TEST(rs[0].detections[0].packets == 2u);
   BOOST_TEST(rs[0].detections[0].domains ==
              std::vector<std::string>({"p0.vendor.example", "s1.vendor-cdn.example"}));
+}
+
+BOOST_AUTO_TEST_CASE(bundle_id_map_translates_old_generation_evidence) {
+  BundleBuilder ob;
+  ServiceId cam = ob.flat("cam", 1, 2);   // domains 0 p0.cam, 1 s0.cam-cdn, 2 s1.cam-cdn
+  ServiceId gone = ob.flat("gone", 1, 0);  // domain 3, absent from the new bundle
+  BundleBuilder nb;
+  nb.flat("other", 2, 0);                   // domains 0, 1
+  ServiceId ncam = nb.flat("cam", 1, 1);    // domains 2 p0.cam, 3 s0.cam-cdn (s1 dropped)
+  BundleIdMap m(*ob.b, *nb.b);
+  BOOST_TEST(m.domain(0) == 2);
+  BOOST_TEST(m.domain(1) == 3);
+  BOOST_TEST(m.domain(2) == -1);
+  BOOST_TEST(m.domain(3) == -1);
+  BOOST_TEST(m.domain(99) == -1);
+  BOOST_TEST(m.service(cam) == int64_t(ncam));
+  BOOST_TEST(m.service(gone) == -1);
+
+  LineBinEvidence ev = evidence(*ob.b, line_n(1), {0, 1, 2, 3}, kT0, 2);
+  m.apply(ev);
+  BOOST_TEST(ev.domains == ids({2, 3}));
+  BOOST_REQUIRE_EQUAL(ev.services.size(), 1u);
+  BOOST_TEST(ev.services[0].service == ncam);
+  BOOST_TEST(ev.services[0].packets == 6u);  // 3 cam domains x 2; "gone" dropped
+  BOOST_TEST(ev.services[0].bytes == 600u);
+  BOOST_TEST(ev.backend_ips.size() == 4u);   // server IPs are not bundle ids: kept
+}
+
+BOOST_AUTO_TEST_CASE(service_outage_compares_the_same_hour_a_day_before) {
+  ServiceOutageDetector d(OutageConfig{true, 30.0, 10});
+  const uint64_t h = kT0 + 5 * kHourNs;
+  using Counts = std::map<std::string, uint64_t>;
+  BOOST_TEST(d.observe_hour(h, Counts{{"cam", 20}, {"plug", 10}, {"tv", 9}, {"hub", 40}}).empty());
+  BOOST_TEST(d.observe_hour(h + kHourNs, Counts{{"cam", 0}}).empty());  // no day-before hour
+  // 24 h later: cam 20 -> 14 is exactly 30 % (not more), plug 10 -> 6 is 40 %, tv had
+  // fewer than min_lines, hub 40 -> 50 grew.
+  auto ev = d.observe_hour(h + kDayNs, Counts{{"cam", 14}, {"plug", 6}, {"tv", 0}, {"hub", 50}});
+  BOOST_REQUIRE_EQUAL(ev.size(), 1u);
+  BOOST_TEST(ev[0].service_key == "plug");
+  BOOST_TEST(ev[0].hour_start_ns == h + kDayNs);
+  BOOST_TEST(ev[0].lines == 6u);
+  BOOST_TEST(ev[0].lines_day_before == 10u);
+  BOOST_TEST(ev[0].drop_percent == 40.0);
+  // cam 20 -> 13 (35 %) one hour later is compared with that hour's day-before count (0).
+  BOOST_TEST(d.observe_hour(h + kDayNs + kHourNs, Counts{{"cam", 0}}).empty());
+  ServiceOutageDetector off(OutageConfig{false, 30.0, 10});
+  off.observe_hour(h, Counts{{"cam", 20}});
+  BOOST_TEST(off.observe_hour(h + kDayNs, Counts{{"cam", 0}}).empty());
 }
 
 BOOST_AUTO_TEST_CASE(invalid_config_and_bundle_are_rejected) {

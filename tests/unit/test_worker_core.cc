@@ -6,6 +6,8 @@
 #include <vector>
 
 #include "dataplane/worker_core.h"
+#include "dataplane/prefix.h"
+#include "signatures/hitlist_loader.h"
 #include "tests/unit/frame_builder.h"
 
 using namespace haystack;
@@ -190,6 +192,67 @@ BOOST_AUTO_TEST_CASE(counter_names_are_exported_once) {
   std::set<std::string> uniq(names.begin(), names.end());
   BOOST_TEST(uniq.size() == names.size());
   BOOST_TEST(alignof(WorkerCounters) == 64u);
+}
+
+// A HitlistSource whose current generation the test switches; counts the calls.
+struct SwitchableSource : HitlistSource {
+  std::vector<HitlistView> gens;
+  size_t current = 0;
+  int adopts = 0, releases = 0;
+  HitlistView adopt() override {
+    ++adopts;
+    return gens[current];
+  }
+  void release() override { ++releases; }
+};
+
+BOOST_AUTO_TEST_CASE(hitlist_generation_changes_only_at_bin_boundaries) {
+  auto bundle = [](const char* server) {
+    return hitlist::parse_bundle(std::string("hitlist 1\nvalid_from 2026-11-01\n"
+                                             "valid_until 2026-11-01\nprovenance test\n"
+                                             "service cam manufacturer - Cam\n"
+                                             "domain api.cam.example cam:primary\nendpoint ") +
+                                     server + " tcp 443 api.cam.example\n",
+                                 "t.hitlist");
+  };
+  auto t1 = hitlist::HitlistTable::compile(bundle("192.0.2.10"));
+  auto t2 = hitlist::HitlistTable::compile(bundle("192.0.2.20"));
+  SwitchableSource src;
+  src.gens = {{t1.get(), 1}, {t2.get(), 2}};
+  IotSettings iot;
+  iot.source = &src;
+  Prefix p;
+  std::string why;
+  BOOST_REQUIRE(parse_prefix("100.64.0.0/16", p, why));
+  iot.subscriber_prefixes.push_back(p);
+  VectorExchange ex(4, 8);
+  for (auto& r : ex.storage) r.iot = IotEvidenceTable(64);
+  WorkerCounters c;
+  WorkerCore core(0, 1, SamplingConfig{}, 60 * kSec, ex, c, 0, iot);
+  ParsedPacket pkt;
+  auto send = [&](uint8_t server, uint64_t ts) {
+    FrameBuilder f;
+    f.eth(0x0800).ipv4({100, 64, 0, 1}, {192, 0, 2, server}, 6, 20).tcp(40000, 443, tcpflag::kAck);
+    core.on_packet(0, f.b.data(), uint32_t(f.b.size()), uint32_t(f.b.size()), ts, pkt);
+  };
+  send(10, 1 * kSec);  // bin [0, 60 s) adopts generation 1
+  src.current = 1;     // generation 2 published mid-bin
+  send(10, 2 * kSec);  // still generation 1 until the bin closes: a match
+  send(20, 3 * kSec);  // generation 2's server is not matched yet
+  BOOST_TEST(c.iot_matches.get() == 2u);
+  send(20, 61 * kSec);  // bin [60 s, 120 s) adopts generation 2
+  send(10, 62 * kSec);
+  BOOST_TEST(c.iot_matches.get() == 3u);
+  BOOST_TEST(src.adopts == 2);
+  BOOST_TEST(src.releases == 0);
+  core.flush();  // no open bin: the worker holds no generation
+  BOOST_TEST(src.releases == 1);
+  auto recs = ex.drain();
+  BOOST_REQUIRE_EQUAL(recs.size(), 2u);
+  BOOST_TEST(recs[0].hitlist_generation == 1u);
+  BOOST_TEST(recs[1].hitlist_generation == 2u);
+  BOOST_TEST(recs[0].iot.size() == 1u);
+  BOOST_TEST(recs[1].iot.size() == 1u);
 }
 
 BOOST_AUTO_TEST_SUITE_END()
