@@ -595,6 +595,26 @@ void parse_iot(const Reader& r, const Item& i, Config& c) {
   }
 }
 
+void parse_telemetry(const Reader& r, const Item& i, Config& c) {
+  MapReader s(r, i, {"prometheus", "prometheus_listen", "dpdk_commands"});
+  TelemetryConfig& t = c.telemetry;
+  if (const Item* v = s.get("prometheus")) t.prometheus = get_bool(r, *v);
+  if (const Item* v = s.get("prometheus_listen")) {
+    std::string a = get_string(r, *v, "an IPv4 address and port, e.g. 127.0.0.1:9109");
+    size_t colon = a.rfind(':');
+    in_addr addr{};
+    unsigned long port = 0;
+    bool ok = colon != std::string::npos && colon + 1 < a.size() && a.size() - colon <= 6 &&
+              inet_pton(AF_INET, a.substr(0, colon).c_str(), &addr) == 1 &&
+              a.find_first_not_of("0123456789", colon + 1) == std::string::npos &&
+              (port = std::stoul(a.substr(colon + 1))) <= 65535;
+    if (!ok) r.fail(*v, "expected an IPv4 address and port, e.g. 127.0.0.1:9109, got '" + a + "'");
+    t.prometheus_host = a.substr(0, colon);
+    t.prometheus_port = static_cast<uint16_t>(port);
+  }
+  if (const Item* v = s.get("dpdk_commands")) t.dpdk_commands = get_bool(r, *v);
+}
+
 Config parse_root(const Reader& r, const YAML::Node& doc) {
   const Item root(doc, "", 0);
   if (!doc.IsNull() && !doc.IsMap()) {
@@ -603,7 +623,7 @@ Config parse_root(const Reader& r, const YAML::Node& doc) {
   MapReader m(r, root,
               {"site_id", "mode", "subscriber_prefixes", "subscriber_prefix_length", "ports",
                "workers", "mempool", "burst_size", "rings", "sampling", "bins", "clock",
-               "state_dir", "alert_file", "log", "flowtree", "ddos", "iot"});
+               "state_dir", "alert_file", "log", "flowtree", "ddos", "iot", "telemetry"});
   Config c;
 
   if (const Item* i = m.get("site_id")) {
@@ -775,6 +795,7 @@ Config parse_root(const Reader& r, const YAML::Node& doc) {
   if (const Item* i = m.get("flowtree")) parse_flowtree(r, *i, c);
   if (const Item* i = m.get("ddos")) parse_ddos(r, *i, c);
   if (const Item* i = m.get("iot")) parse_iot(r, *i, c);
+  if (const Item* i = m.get("telemetry")) parse_telemetry(r, *i, c);
 
   // Checks across sections.
   if (c.mode == Mode::kIsp && c.subscriber_prefixes.empty()) {

@@ -92,6 +92,14 @@ struct IotConfig {
   bool pseudonymize = true;         // keyed hash of line ids in every output
 };
 
+// Operator-facing telemetry: Prometheus /metrics and DPDK telemetry commands.
+struct TelemetryConfig {
+  bool prometheus = true;
+  std::string prometheus_host = "127.0.0.1";
+  uint16_t prometheus_port = 9109;  // 0: any free port (logged)
+  bool dpdk_commands = true;        // /haystack/* on the DPDK telemetry socket
+};
+
 struct Config {
   std::string source_file;
   std::string site_id = "site1";
@@ -117,6 +125,7 @@ struct Config {
   FlowtreeSettings flowtree;
   DdosSettings ddos;
   IotConfig iot;
+  TelemetryConfig telemetry;
 };
 
 // Loads and validates a YAML file. Throws ConfigError.

@@ -27,6 +27,8 @@
 #include "control/ddos_detector.h"
 #include "control/flow_summaries.h"
 #include "control/iot_pipeline.h"
+#include "control/metrics.h"
+#include "control/telemetry_commands.h"
 #include "control/tree_store.h"
 #include "control/stats_json.h"
 #include "dataplane/dpdk/eal_args.h"
@@ -130,6 +132,8 @@ class Daemon {
   void check_drops(uint64_t now_ns);
   uint64_t total_rx() const;
   uint64_t event_time_ns() const;
+  StatsSnapshot snapshot();
+  void publish_telemetry_views();
   void write_stats();
   std::vector<flowtree::FlowtreeConfig> tree_configs(uint32_t worker) const;
   void on_site_trees(const SiteTrees& s);
@@ -156,6 +160,7 @@ class Daemon {
   std::unique_ptr<DdosDetector> ddos_;
   std::unique_ptr<IotPipeline> iot_;
   std::unique_ptr<HitlistRcu> hitlist_rcu_;
+  std::unique_ptr<prom::HttpExporter> exporter_;
 };
 
 // Without -l/--lcores from the operator, haystackd passes `-l 0,<workers>` to EAL, where
@@ -417,6 +422,7 @@ void Daemon::control_loop() {
     auto now = clock::now();
     if (now - last_check >= std::chrono::seconds(1)) {
       check_drops(event_time_ns());
+      publish_telemetry_views();
       last_check = now;
     }
     uint64_t rx = total_rx();
@@ -472,7 +478,7 @@ ReloadResult Daemon::reload_hitlist(const std::string& path, const std::string& 
   return res;
 }
 
-void Daemon::write_stats() {
+StatsSnapshot Daemon::snapshot() {
   StatsSnapshot snap;
   snap.version = HAYSTACK_VERSION;
   snap.config = &cfg_;
@@ -497,6 +503,19 @@ void Daemon::write_stats() {
     snap.iot["reloads"]["generations_retiring"] = hitlist_rcu_->retiring();
     snap.iot["reloads"]["generations_reclaimed"] = hitlist_rcu_->reclaimed();
   }
+  return snap;
+}
+
+// Once a second: the texts that /metrics and the DPDK telemetry commands serve.
+void Daemon::publish_telemetry_views() {
+  if (!exporter_ && !cfg_.telemetry.dpdk_commands) return;
+  StatsSnapshot snap = snapshot();
+  if (exporter_) exporter_->publish(prom::render(metrics_from(snap, exporter_->counters())));
+  if (cfg_.telemetry.dpdk_commands) publish_telemetry(stats_to_json(snap));
+}
+
+void Daemon::write_stats() {
+  StatsSnapshot snap = snapshot();
   std::string text = stats_to_json(snap).dump(2) + "\n";
   if (opt_.stats_out.empty() || opt_.stats_out == "-") {
     std::fwrite(text.data(), 1, text.size(), stdout);
@@ -558,6 +577,14 @@ int Daemon::run() {
     summaries_ = std::make_unique<FlowSummaries>(
         tree_configs(kSiteSeed), uint32_t(slots_.size()), cfg_.bin_seconds,
         cfg_.flowtree.rollup_seconds, [this](const SiteTrees& st) { on_site_trees(st); });
+    if (cfg_.telemetry.prometheus) {
+      exporter_ = std::make_unique<prom::HttpExporter>(cfg_.telemetry.prometheus_host,
+                                                       cfg_.telemetry.prometheus_port);
+      spdlog::info("prometheus metrics on http://{}:{}/metrics", cfg_.telemetry.prometheus_host,
+                   exporter_->port());
+    }
+    if (cfg_.telemetry.dpdk_commands) register_telemetry_commands();
+    publish_telemetry_views();
     for (auto& p : ports_) p->start();
     spdlog::info("site '{}', mode {}, clock {}, {} worker(s), sampling {} flow 1:{} iot 1:{}, "
                  "bins {} s",

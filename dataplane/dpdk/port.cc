@@ -199,6 +199,10 @@ PortStats Port::stats() const {
     out.imissed = st.imissed;
     out.ierrors = st.ierrors;
     out.rx_nombuf = st.rx_nombuf;
+    for (uint16_t q = 0; q < info_.rx_queues && q < RTE_ETHDEV_QUEUE_STAT_CNTRS; ++q) {
+      out.q_ipackets.push_back(st.q_ipackets[q]);
+      out.q_ibytes.push_back(st.q_ibytes[q]);
+    }
   }
   return out;
 }

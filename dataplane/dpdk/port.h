@@ -47,6 +47,8 @@ struct PortInfo {
 
 struct PortStats {
   uint64_t ipackets = 0, ibytes = 0, imissed = 0, ierrors = 0, rx_nombuf = 0;
+  // Per RX queue, for the queues the driver reports (at most RTE_ETHDEV_QUEUE_STAT_CNTRS).
+  std::vector<uint64_t> q_ipackets, q_ibytes;
 };
 
 class Port {

@@ -7,12 +7,16 @@ Each case prints what it checks and exits non-zero on the first failure.
 import json
 import os
 import signal
+import socket
 import struct
 import subprocess
 import sys
 import tempfile
 import threading
 import time
+import urllib.error
+import urllib.parse
+import urllib.request
 
 HAYSTACKD = os.environ["HAYSTACKD"]
 SPLIT = os.environ["HAYSTACK_PCAP_SPLIT"]
@@ -98,6 +102,8 @@ def config_text(tmp, ports, workers=None, sampling=None, bins=60, clock=None, ex
         "  level: info",
         "mempool:",
         "  mbufs: 4095",
+        "telemetry:",  # several test daemons may run at once: any free port
+        "  prometheus_listen: 127.0.0.1:0",
         "bins:",
         f"  seconds: {bins}",
         "ports:",
@@ -689,6 +695,137 @@ def case_iot_service_outage_alert(tmp):
     check(d == {"service": "cam", "hour_start": "2026-11-02T10:00:00.000000000Z", "lines": 4,
                 "lines_day_before": 12, "drop_percent": 66.7}, f"outage details {d}")
     check(out[0]["severity"] == "warning", "outage alerts are warnings")
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def http_get(url, timeout=5):
+    with urllib.request.urlopen(url, timeout=timeout) as r:
+        return r.status, r.headers.get("Content-Type"), r.read().decode()
+
+
+def metric_sum(text, name):
+    total, found = 0, False
+    for line in text.splitlines():
+        if line.startswith(name + "{") or line.startswith(name + " "):
+            total += float(line.rsplit(" ", 1)[1])
+            found = True
+    return total if found else None
+
+
+def telemetry(sock_path, cmd):
+    with socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET) as s:
+        s.connect(sock_path)
+        json.loads(s.recv(16384))  # greeting: version, pid, max_output_len
+        s.send(cmd.encode())
+        return json.loads(s.recv(65536))
+
+
+def case_prometheus_and_dpdk_telemetry(tmp):
+    """A running haystackd (IoT trace, two workers) serves /metrics in the Prometheus text
+    format: promtool accepts it, a real Prometheus server scrapes it and sums the
+    per-worker counters to the packets of the trace. The /haystack/* DPDK telemetry
+    commands answer on the EAL telemetry socket with the same values."""
+    total = len(list(pcap_records(IOT_LINES)))
+    port = free_port()
+    cfg = iot_config(tmp, [("tap", f"net_pcap0,rx_pcap={IOT_LINES}", 1)], EXAMPLE_HITLIST).replace(
+        "prometheus_listen: 127.0.0.1:0", f"prometheus_listen: 127.0.0.1:{port}")
+    cpath = os.path.join(tmp, "haystack.yaml")
+    with open(cpath, "w") as f:
+        f.write(cfg)
+    prefix = f"hsprom{os.getpid()}"
+    proc = subprocess.Popen([HAYSTACKD, "--config", cpath, "--stats-out", os.path.join(tmp, "s.json"),
+                             "--", *EAL, "--file-prefix", prefix],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    prom = None
+    try:
+        url = f"http://127.0.0.1:{port}/metrics"
+        text = ""
+
+        def all_counted():
+            nonlocal text
+            try:
+                _, _, text = http_get(url)
+            except OSError:
+                return False
+            return metric_sum(text, "haystack_worker_rx_packets_total") == total
+        wait_for(all_counted, "/metrics to count every packet", timeout=60)
+        status, ctype, text = http_get(url)
+        check(status == 200 and ctype == "text/plain; version=0.0.4; charset=utf-8",
+              f"/metrics answers 200 with the 0.0.4 content type ({ctype})")
+        for needle in ("# TYPE haystack_worker_rx_packets_total counter",
+                       'haystack_worker_queue_info{worker="0",port="tap",queue="0"} 1',
+                       f'haystack_port_rx_packets_total{{port="tap"}} {total}',
+                       f'haystack_port_queue_rx_packets_total{{port="tap",queue="0"}} {total}',
+                       "haystack_hitlist_generation 1",
+                       'haystack_hitlist_reloads_total{result="failed"} 0'):
+            check(needle in text.splitlines() or needle in text, f"/metrics has `{needle}`")
+        pc = subprocess.run(["promtool", "check", "metrics"], input=text, capture_output=True, text=True)
+        check(pc.returncode == 0, f"promtool check metrics accepts /metrics: {pc.stdout}{pc.stderr}")
+        check(http_get_status(f"http://127.0.0.1:{port}/nope") == 404, "other paths answer 404")
+
+        # A real Prometheus server scrapes the endpoint.
+        pport = free_port()
+        pcfg = os.path.join(tmp, "prometheus.yml")
+        with open(pcfg, "w") as f:
+            f.write("global:\n  scrape_interval: 1s\nscrape_configs:\n  - job_name: haystack\n"
+                    f"    static_configs:\n      - targets: ['127.0.0.1:{port}']\n")
+        prom = subprocess.Popen(["prometheus", f"--config.file={pcfg}",
+                                 f"--storage.tsdb.path={tmp}/prom-data",
+                                 f"--web.listen-address=127.0.0.1:{pport}"],
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        q = urllib.parse.quote("sum(haystack_worker_rx_packets_total)")
+        got = [None]
+
+        def scraped():
+            try:
+                _, _, body = http_get(f"http://127.0.0.1:{pport}/api/v1/query?query={q}")
+            except OSError:
+                return False
+            res = json.loads(body)["data"]["result"]
+            got[0] = res[0]["value"][1] if res else None
+            return got[0] is not None
+        wait_for(scraped, "Prometheus to scrape haystackd", timeout=90)
+        check(got[0] == str(total), f"Prometheus sums rx_packets over workers to {total} ({got[0]})")
+        _, _, body = http_get(f"http://127.0.0.1:{pport}/api/v1/targets")
+        health = [t["health"] for t in json.loads(body)["data"]["activeTargets"]]
+        check(health == ["up"], f"the haystack target is up ({health})")
+
+        # DPDK telemetry socket of this EAL instance.
+        sock = f"/var/run/dpdk/{prefix}/dpdk_telemetry.v2"
+        st = telemetry(sock, "/haystack/stats")["/haystack/stats"]
+        check(st["rx_packets"] == total, f"/haystack/stats rx_packets == {total}")
+        check("truncated_tcp" in st["parse_errors_by_reason"], "parse errors by reason included")
+        w0 = telemetry(sock, "/haystack/stats,0")["/haystack/stats"]
+        check(w0["rx_packets"] == total, "/haystack/stats,0 is worker 0")
+        check(telemetry(sock, "/haystack/stats,7")["/haystack/stats"] is None,
+              "an unknown worker index is refused")
+        hl = telemetry(sock, "/haystack/hitlist")["/haystack/hitlist"]
+        check(hl["generation"] == 1 and hl["file"] == EXAMPLE_HITLIST and hl["reloads_ok"] == 0,
+              f"/haystack/hitlist describes generation 1 ({hl})")
+        bins = telemetry(sock, "/haystack/bins")["/haystack/bins"]
+        check(bins["bin_seconds"] == 60 and bins["bins"] > 0, f"/haystack/bins ({bins['bins']} bins)")
+        listing = telemetry(sock, "/")["/"]
+        check(all(c in listing for c in ("/haystack/stats", "/haystack/hitlist", "/haystack/bins")),
+              "the commands are listed by /")
+    finally:
+        if prom:
+            prom.terminate()
+            prom.wait(30)
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=60)
+    check(proc.returncode == 0, f"haystackd exits 0 on SIGTERM: {err[-1500:]}")
+
+
+def http_get_status(url):
+    try:
+        return http_get(url)[0]
+    except urllib.error.HTTPError as e:
+        return e.code
 
 
 def case_bad_hitlist(tmp):

@@ -1,0 +1,160 @@
+#include "control/metrics.h"
+
+#include <map>
+#include <string>
+
+namespace haystack {
+
+namespace {
+
+using prom::Family;
+using prom::Sample;
+using prom::Type;
+using Labels = std::vector<std::pair<std::string, std::string>>;
+
+Family family(std::string name, std::string help, Type type = Type::kCounter) {
+  Family f;
+  f.name = std::move(name);
+  f.help = std::move(help);
+  f.type = type;
+  return f;
+}
+
+Family single(std::string name, std::string help, double v, Type type = Type::kCounter) {
+  Family f = family(std::move(name), std::move(help), type);
+  f.samples.push_back(Sample{{}, v});
+  return f;
+}
+
+uint64_t u(const nlohmann::ordered_json& j, const char* a, const char* b) {
+  if (!j.is_object() || !j.contains(a) || !j[a].contains(b) || !j[a][b].is_number()) return 0;
+  return j[a][b].get<uint64_t>();
+}
+
+}  // namespace
+
+std::vector<Family> metrics_from(const StatsSnapshot& s, const prom::ExporterCounters& http) {
+  std::vector<Family> out;
+  const Config& c = *s.config;
+  Family info = family("haystack_build_info", "haystackd version, site and mode (value 1)", Type::kGauge);
+  info.samples.push_back(Sample{{{"version", s.version}, {"site", c.site_id},
+                                 {"mode", std::string(mode_name(c.mode))}},
+                                1});
+  out.push_back(std::move(info));
+
+  // Worker counters: one family per counter of the X-macro list, a sample per worker.
+  std::map<std::string, std::string> help;
+  WorkerCounters{}.for_each([&](std::string_view n, std::string_view h, uint64_t) {
+    help[std::string(n)] = std::string(h);
+  });
+  if (!s.workers.empty()) {
+    for (size_t i = 0; i < s.workers.front().counters.size(); ++i) {
+      const std::string& name = s.workers.front().counters[i].first;
+      Family f = family("haystack_worker_" + name + "_total", help[name]);
+      for (const auto& w : s.workers) {
+        f.samples.push_back(Sample{{{"worker", std::to_string(w.worker_id)},
+                                    {"lcore", std::to_string(w.lcore)}},
+                                   double(w.counters[i].second)});
+      }
+      out.push_back(std::move(f));
+    }
+    Family pe = family("haystack_worker_parse_errors_by_reason_total",
+                       "frames rejected by the parser, by reason");
+    for (const auto& w : s.workers)
+      for (const auto& [reason, v] : w.parse_errors)
+        pe.samples.push_back(Sample{{{"worker", std::to_string(w.worker_id)}, {"reason", reason}},
+                                    double(v)});
+    out.push_back(std::move(pe));
+    Family q = family("haystack_worker_queue_info", "RX queues polled by each worker (value 1)",
+                      Type::kGauge);
+    for (const auto& w : s.workers)
+      for (const auto& [port, queue] : w.queues)
+        q.samples.push_back(Sample{{{"worker", std::to_string(w.worker_id)},
+                                    {"port", port},
+                                    {"queue", std::to_string(queue)}},
+                                   1});
+    out.push_back(std::move(q));
+  }
+
+  // NIC counters per port and per queue.
+  struct PortMetric {
+    const char* name;
+    const char* help;
+    uint64_t PortStats::*field;
+  };
+  const PortMetric pm[] = {
+      {"haystack_port_rx_packets_total", "packets received by the NIC (ipackets)", &PortStats::ipackets},
+      {"haystack_port_rx_bytes_total", "bytes received by the NIC (ibytes)", &PortStats::ibytes},
+      {"haystack_port_rx_missed_total", "packets dropped by the NIC: no free RX descriptor (imissed)", &PortStats::imissed},
+      {"haystack_port_rx_errors_total", "erroneous frames received (ierrors)", &PortStats::ierrors},
+      {"haystack_port_rx_nombuf_total", "RX mbuf allocation failures (rx_nombuf)", &PortStats::rx_nombuf},
+  };
+  for (const auto& m : pm) {
+    Family f = family(m.name, m.help);
+    for (const auto& p : s.ports) f.samples.push_back(Sample{{{"port", p.info.name}}, double(p.stats.*m.field)});
+    out.push_back(std::move(f));
+  }
+  Family qp = family("haystack_port_queue_rx_packets_total", "packets received per RX queue");
+  Family qb = family("haystack_port_queue_rx_bytes_total", "bytes received per RX queue");
+  for (const auto& p : s.ports) {
+    for (size_t q = 0; q < p.stats.q_ipackets.size(); ++q) {
+      Labels l{{"port", p.info.name}, {"queue", std::to_string(q)}};
+      qp.samples.push_back(Sample{l, double(p.stats.q_ipackets[q])});
+      qb.samples.push_back(Sample{l, double(p.stats.q_ibytes[q])});
+    }
+  }
+  out.push_back(std::move(qp));
+  out.push_back(std::move(qb));
+
+  // Control.
+  out.push_back(single("haystack_bins_received_total", "worker bin records merged by control",
+                       double(s.control.bins_received)));
+  out.push_back(single("haystack_bins_evicted_total",
+                       "closed bins dropped from the in-memory window (beyond one week)",
+                       double(s.control.bins_evicted)));
+  out.push_back(single("haystack_alerts_emitted_total", "alerts written", double(s.control.alerts_emitted)));
+  out.push_back(single("haystack_alert_write_errors_total", "alerts that could not be written",
+                       double(s.control.alert_write_errors)));
+  out.push_back(single("haystack_flowtree_bins_completed_total", "site tree sets completed per bin",
+                       double(s.flow.bins_completed)));
+  out.push_back(single("haystack_flowtree_rollups_completed_total", "roll-up tree sets completed",
+                       double(s.flow.rollups_completed)));
+  out.push_back(single("haystack_flowtree_late_records_total",
+                       "per-core trees that arrived after their bin was completed",
+                       double(s.flow.late_records)));
+  out.push_back(single("haystack_flowtree_forced_completions_total",
+                       "bins completed before every worker moved past them",
+                       double(s.flow.forced_completions)));
+  out.push_back(single("haystack_flowtree_trees_written_total", "tree files written", double(s.store.trees_written)));
+  out.push_back(single("haystack_flowtree_bytes_written_total", "tree file bytes written", double(s.store.bytes_written)));
+  out.push_back(single("haystack_flowtree_write_errors_total", "tree files that could not be written",
+                       double(s.store.write_errors)));
+
+  if (!s.iot.is_null()) {
+    out.push_back(single("haystack_hitlist_generation", "active hitlist generation (1 = loaded at start)",
+                         double(u(s.iot, "hitlist", "generation")), Type::kGauge));
+    out.push_back(single("haystack_hitlist_endpoints", "endpoints of the active hitlist",
+                         double(u(s.iot, "hitlist", "endpoints")), Type::kGauge));
+    Family r = family("haystack_hitlist_reloads_total", "hitlist reloads by result");
+    r.samples.push_back(Sample{{{"result", "ok"}}, double(u(s.iot, "reloads", "ok"))});
+    r.samples.push_back(Sample{{{"result", "failed"}}, double(u(s.iot, "reloads", "failed"))});
+    out.push_back(std::move(r));
+    out.push_back(single("haystack_iot_records_unknown_generation_total",
+                         "bin records dropped because their hitlist generation was gone",
+                         double(u(s.iot, "reloads", "records_unknown_generation"))));
+    auto top = [&](const char* k) { return s.iot.contains(k) ? s.iot[k].get<uint64_t>() : 0; };
+    out.push_back(single("haystack_iot_windows_closed_total", "hourly and daily detection windows closed",
+                         double(top("windows_closed"))));
+    out.push_back(single("haystack_iot_detections_written_total", "detections written",
+                         double(top("detections_written"))));
+    out.push_back(single("haystack_iot_late_bins_total", "evidence bins that arrived after their window closed",
+                         double(top("late_bins"))));
+  }
+  out.push_back(single("haystack_metrics_scrapes_total", "successful scrapes of this endpoint",
+                       double(http.scrapes)));
+  out.push_back(single("haystack_metrics_bad_requests_total", "HTTP requests answered with 4xx",
+                       double(http.bad_requests)));
+  return out;
+}
+
+}  // namespace haystack
