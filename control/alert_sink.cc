@@ -1,6 +1,7 @@
 #include "control/alert_sink.h"
 
 #include <cerrno>
+#include <chrono>
 #include <cinttypes>
 #include <cstring>
 #include <ctime>
@@ -9,6 +10,7 @@
 #include <system_error>
 #include <utility>
 
+#include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
 namespace haystack {
@@ -91,15 +93,25 @@ void AlertSink::emit(const Alert& a) {
     }
   }
   ++emitted_;
+  uint64_t suppressed = 0;
+  const uint64_t now = uint64_t(std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                    std::chrono::steady_clock::now().time_since_epoch())
+                                    .count());
+  if (!limiter_.allow(a.type + "/" + a.subject, now, suppressed)) {
+    log_suppressed_.store(limiter_.suppressed_total(), std::memory_order_relaxed);
+    return;
+  }
+  const std::string note =
+      suppressed ? fmt::format(" ({} similar alerts not logged)", suppressed) : std::string();
   switch (a.severity) {
     case Severity::kInfo:
-      spdlog::info("alert: {}", line);
+      spdlog::info("alert: {}{}", line, note);
       break;
     case Severity::kWarning:
-      spdlog::warn("alert: {}", line);
+      spdlog::warn("alert: {}{}", line, note);
       break;
     case Severity::kCritical:
-      spdlog::critical("alert: {}", line);
+      spdlog::critical("alert: {}{}", line, note);
       break;
   }
 }

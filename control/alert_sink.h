@@ -10,6 +10,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "telemetry/log_limiter.h"
+
 namespace haystack {
 
 enum class Severity : uint8_t { kInfo, kWarning, kCritical };
@@ -33,6 +35,9 @@ class AlertSink {
   AlertSink& operator=(const AlertSink&) = delete;
 
   void emit(const Alert& a);
+  // At most `per_minute` log lines per (type, subject); the alert file gets every alert.
+  void set_log_limit(uint32_t per_minute) { limiter_ = LogLimiter(per_minute); }
+  uint64_t log_suppressed() const { return log_suppressed_.load(std::memory_order_relaxed); }
   uint64_t emitted() const { return emitted_.load(std::memory_order_relaxed); }
   uint64_t write_errors() const { return write_errors_.load(std::memory_order_relaxed); }
 
@@ -46,6 +51,8 @@ class AlertSink {
   std::mutex mu_;  // control threads only; never taken on the packet path
   std::atomic<uint64_t> emitted_{0};  // read by telemetry without the mutex
   std::atomic<uint64_t> write_errors_{0};
+  LogLimiter limiter_;
+  std::atomic<uint64_t> log_suppressed_{0};
 };
 
 // RFC 3339 UTC with nanoseconds, e.g. 2026-11-22T10:00:00.000000000Z

@@ -775,7 +775,7 @@ Config parse_root(const Reader& r, const YAML::Node& doc) {
   }
 
   if (const Item* i = m.get("log")) {
-    MapReader s(r, *i, {"level", "format", "file", "max_file_mb", "max_files"});
+    MapReader s(r, *i, {"level", "format", "file", "max_file_mb", "max_files", "repeat_limit"});
     if (const Item* v = s.get("level")) {
       static constexpr std::string_view kLevels[] = {"trace", "debug",    "info", "warn",
                                                      "error", "critical", "off"};
@@ -790,6 +790,8 @@ Config parse_root(const Reader& r, const YAML::Node& doc) {
       c.log.max_file_mb = static_cast<uint32_t>(get_uint(r, *v, 1, 4096));
     if (const Item* v = s.get("max_files"))
       c.log.max_files = static_cast<uint32_t>(get_uint(r, *v, 1, 100));
+    if (const Item* v = s.get("repeat_limit"))
+      c.log.repeat_limit = static_cast<uint32_t>(get_uint(r, *v, 0, 1000000));
   }
 
   if (const Item* i = m.get("flowtree")) parse_flowtree(r, *i, c);

@@ -53,6 +53,7 @@ struct LogConfig {
   std::string file;            // empty: stderr
   uint32_t max_file_mb = 64;   // rotating file size
   uint32_t max_files = 5;
+  uint32_t repeat_limit = 10;  // log lines per alert type and subject per minute; 0: all
 };
 
 // Per-core Flowtrees and the site trees control builds from them (METHODS §1).

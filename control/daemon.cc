@@ -495,6 +495,7 @@ StatsSnapshot Daemon::snapshot() {
   snap.bins = bins_;
   control_.alerts_emitted = alerts_->emitted();
   control_.alert_write_errors = alerts_->write_errors();
+  control_.alert_log_suppressed = alerts_->log_suppressed();
   snap.control = control_;
   snap.flow = summaries_->counters();
   if (store_) snap.store = store_->counters();
@@ -561,6 +562,7 @@ int Daemon::run() {
   int rc = kExitOk;
   try {
     alerts_ = std::make_unique<AlertSink>(cfg_.alert_file, cfg_.site_id);
+    alerts_->set_log_limit(cfg_.log.repeat_limit);
     if (!cfg_.iot.hitlist.empty()) iot_ = std::make_unique<IotPipeline>(cfg_, *alerts_);
     resolve_workers();
     if (iot_) {

@@ -115,6 +115,9 @@ std::vector<Family> metrics_from(const StatsSnapshot& s, const prom::ExporterCou
   out.push_back(single("haystack_alerts_emitted_total", "alerts written", double(s.control.alerts_emitted)));
   out.push_back(single("haystack_alert_write_errors_total", "alerts that could not be written",
                        double(s.control.alert_write_errors)));
+  out.push_back(single("haystack_alert_log_lines_suppressed_total",
+                       "alert log lines left out by log.repeat_limit (the alert file has them)",
+                       double(s.control.alert_log_suppressed)));
   out.push_back(single("haystack_flowtree_bins_completed_total", "site tree sets completed per bin",
                        double(s.flow.bins_completed)));
   out.push_back(single("haystack_flowtree_rollups_completed_total", "roll-up tree sets completed",

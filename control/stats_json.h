@@ -51,6 +51,7 @@ struct ControlCounters {
   uint64_t bins_evicted = 0;  // oldest bins dropped from the in-memory window
   uint64_t alerts_emitted = 0;
   uint64_t alert_write_errors = 0;
+  uint64_t alert_log_suppressed = 0;  // wall-clock dependent: /metrics only, not the document
 };
 
 struct StatsSnapshot {
