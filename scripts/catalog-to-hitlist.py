@@ -27,11 +27,24 @@ What the script does, in order:
      known from the catalog, so TCP rows give (tcp, 443) and UDP rows give (udp, any).
      Domains sharing an IP and key are listed on one endpoint line. Domains without any
      passive-DNS IP stay in the bundle without endpoints.
+  6. Optional (--extra-endpoints FILE): supplementary endpoints read from a small text file,
+     one `address proto port-or-any fqdn...` per line (`#` comments and blank lines
+     ignored; address = IPv4 or IPv6 host, proto = tcp|udp|any, port = 1..65535|any). Every
+     fqdn must be a domain of the catalog-derived bundle (after steps 1-4), otherwise the
+     script fails naming file and line; a key (address, proto, port) that repeats in the
+     file or collides with a passive-DNS endpoint is an error too. The file name and the
+     number of entries are recorded in a `provenance` line. The bundled example uses
+     tests/data/hitlist/synthetic-endpoints.txt: SYNTHETIC documentation addresses for
+     catalog domains the passive DNS has no IP for (see that file's header).
   No dedicated/shared classification is applied here (that is the hitlist builder's job):
   the output is an example of the format on real names and addresses, not an operational
   hitlist.
 
-Usage: scripts/catalog-to-hitlist.py [--catalog DIR] [--pdns FILE] [--date YYYY-MM-DD] OUT
+Usage: scripts/catalog-to-hitlist.py [--catalog DIR] [--pdns FILE] [--date YYYY-MM-DD]
+                                     [--extra-endpoints FILE] OUT
+The bundled example: scripts/catalog-to-hitlist.py \
+    --extra-endpoints tests/data/hitlist/synthetic-endpoints.txt \
+    tests/data/hitlist/example-2026-11-01.hitlist
 """
 import argparse
 import collections
@@ -142,15 +155,75 @@ def is_ip(s):
         return False
 
 
+def read_extra_endpoints(path, known):
+    """Parse the supplementary endpoint file: [(line, ip, proto, port, [fqdn...])].
+    `known`: the bundle's domains. Exits with file:line: message on any error."""
+    out, seen = [], {}
+    with open(path, encoding='utf-8') as f:
+        for n, line in enumerate(f, 1):
+            t = line.split()
+            if not t or t[0].startswith('#'):
+                continue
+
+            def bad(msg):
+                sys.exit(f'{path}:{n}: {msg}')
+            if len(t) < 4:
+                bad('expected: address proto port-or-any fqdn...')
+            try:
+                ip = ipaddress.ip_address(t[0])
+            except ValueError:
+                bad(f"address '{t[0]}' is not an IPv4/IPv6 host address")
+            if ip.version == 6 and ip.ipv4_mapped is not None:
+                bad(f"address '{t[0]}' is IPv4-mapped IPv6; write it as IPv4")
+            proto = t[1].lower()
+            if proto not in ('tcp', 'udp', 'any'):
+                bad(f"protocol '{t[1]}' is not tcp, udp or any")
+            port = t[2].lower()
+            if port != 'any' and not (port.isdigit() and 1 <= int(port) <= 65535):
+                bad(f"port '{t[2]}' is not 1..65535 or any")
+            if port != 'any':
+                port = str(int(port))
+            fqdns = [d.lower().rstrip('.') for d in t[3:]]
+            for d in fqdns:
+                if d not in known:
+                    bad(f"domain '{d}' is not in the catalog-derived bundle")
+            if len(set(fqdns)) != len(fqdns):
+                bad('a domain is listed twice')
+            key = (ip, proto, port)
+            if key in seen:
+                bad(f'endpoint {ip} {proto} {port} already given on line {seen[key]}')
+            seen[key] = n
+            out.append((n, ip, proto, port, fqdns))
+    return out
+
+
 def main():
     here = os.path.dirname(os.path.abspath(__file__))
+    root = os.path.dirname(here)
     shared = os.path.normpath(os.path.join(here, '..', '..', 'shared', 'data'))
     ap = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     ap.add_argument('--catalog', default=os.path.join(shared, 'iot-catalog', 'behaviot-destination-party'))
     ap.add_argument('--pdns', default=os.path.join(shared, 'passive-dns', 'intl-iot.tshark_all.hosts'))
     ap.add_argument('--date', default='2026-11-01')
+    ap.add_argument('--extra-endpoints', metavar='FILE',
+                    help='supplementary endpoints (address proto port-or-any fqdn...) for '
+                         'domains of the catalog-derived bundle')
     ap.add_argument('out')
     args = ap.parse_args()
+
+    def rel(path):
+        return os.path.relpath(os.path.abspath(path), root)
+
+    # The command, repo-relative and independent of the caller's directory.
+    command = ['scripts/catalog-to-hitlist.py']
+    for opt, default in (('catalog', ap.get_default('catalog')), ('pdns', ap.get_default('pdns')),
+                         ('date', ap.get_default('date'))):
+        v = getattr(args, opt)
+        if v != default:
+            command += [f'--{opt}', rel(v) if opt != 'date' else v]
+    if args.extra_endpoints:
+        command += ['--extra-endpoints', rel(args.extra_endpoints)]
+    command.append(rel(args.out))
 
     pdns = collections.defaultdict(set)  # name -> IPs
     with open(args.pdns, encoding='utf-8', errors='replace') as f:
@@ -240,11 +313,26 @@ def main():
                     key = (ip, 'tcp', '443') if proto == 'TCP' else (ip, 'udp', 'any')
                     eps[key].add(fqdn)
 
+    # Supplementary (synthetic) endpoints for domains already in the bundle.
+    extra = []
+    if args.extra_endpoints:
+        known = {fqdn for svc in alive for fqdn in svc_domains[svc]}
+        extra = read_extra_endpoints(args.extra_endpoints, known)
+        for n, ip, proto, port, fqdns in extra:
+            if (ip, proto, port) in eps:
+                sys.exit(f'{args.extra_endpoints}:{n}: endpoint {ip} {proto} {port} collides '
+                         f'with a passive-DNS endpoint')
+            eps[(ip, proto, port)] = set(fqdns)
+
     out = []
     w = out.append
     w('# Example Haystack hitlist bundle derived from the real NEU-SNS IoT catalog.')
     w('# Generated by scripts/catalog-to-hitlist.py; see tests/data/NOTICE. Not an')
     w('# operational hitlist: no dedicated/shared IP classification was applied.')
+    if extra:
+        w(f'# The {len(extra)} endpoints from {rel(args.extra_endpoints)} are SYNTHETIC')
+        w('# (documentation addresses, not passive-DNS observations); see that file.')
+    w('# Command: python3 ' + ' '.join(command))
     w('hitlist 1')
     w(f'valid_from {args.date}')
     w(f'valid_until {args.date}')
@@ -255,6 +343,11 @@ def main():
       '(shared/data/passive-dns/intl-iot.tshark_all.hosts), licence Apache-2.0')
     w('provenance rules: party 1 = primary, 2 = support, 3 dropped; DNS/NTP rows dropped; '
       'TCP -> tcp 443, UDP -> udp any')
+    if extra:
+        ext_doms = sorted({d for *_, fqdns in extra for d in fqdns})
+        w(f'provenance synthetic endpoints: {len(extra)} entries from {rel(args.extra_endpoints)} '
+          f'(documentation addresses from RFC 5737 / RFC 3849, not observed in passive DNS) '
+          f'for {len(ext_doms)} domains: ' + ' '.join(ext_doms))
     w('')
     w('# service <key> <level> <parent|-> <name>')
     for k in alive:
@@ -272,7 +365,8 @@ def main():
     with open(args.out, 'w') as f:
         f.write('\n'.join(out) + '\n')
     n_dom = sum(len(v) for v in svc_domains.values())
-    print(f'{args.out}: {len(alive)} services, {n_dom} domains, {len(eps)} endpoints', file=sys.stderr)
+    print(f'{args.out}: {len(alive)} services, {n_dom} domains, {len(eps)} endpoints'
+          f' ({len(extra)} synthetic)', file=sys.stderr)
     for reason, n in sorted(dropped.items()):
         print(f'  dropped {n}: {reason}', file=sys.stderr)
 

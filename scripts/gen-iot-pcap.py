@@ -17,9 +17,14 @@ hitlist server IPs per UTC day, active >= 10 packets per hour per service, scan 
 distinct destinations of TCP SYNs to 23/2323/22 in a window with >= 1 detection).
 
 The bundle limits the scenarios (see the summary printed at the end and the "notes" in the
-JSON): amazon-alexa (the platform of the Amazon chain) has no endpoints, so nothing in the
-Amazon chain can be detected; no service can reach its threshold over IPv6 alone; no
-service's support domains alone reach k.
+JSON). The passive DNS has no address for the Alexa platform domains and too few IPv6
+addresses for any service, so the bundle carries SYNTHETIC documentation-range endpoints
+(tests/data/hitlist/synthetic-endpoints.txt, 192.0.2.224/28 and 2001:db8:e0::/48) for the
+amazon-alexa domains and IPv6 endpoints for the Ring domains. They make these lines possible:
+I, an Alexa-enabled third-party speaker (amazon-alexa platform only, never amazon or an
+Amazon product); H, an Amazon Echo with the whole amazon-alexa > amazon > amazon-echo chain;
+J, an IPv6 /56 line detected as ring > ring-doorbell over IPv6 only. The scanner (E) picks
+only real (passive-DNS) endpoints. No service's support domains alone reach k.
 
 usage: gen-iot-pcap.py [--bundle B] [--pcap OUT.pcap] [--expected OUT.json]
 """
@@ -301,6 +306,15 @@ def ip(s):
     return ipaddress.ip_address(s)
 
 
+# A bundle endpoint in a documentation range is one of the SYNTHETIC endpoints
+# (tests/data/hitlist/synthetic-endpoints.txt); the others come from the passive DNS.
+SYNTHETIC_NETS = [ipaddress.ip_network("192.0.2.0/24"), ipaddress.ip_network("2001:db8::/32")]
+
+
+def synthetic(a):
+    return any(a.version == n.version and a in n for n in SYNTHETIC_NETS)
+
+
 def at(hour, minute, second=0.0):
     return T0 + (hour - 10) * HOUR + minute * 60 + second
 
@@ -428,11 +442,13 @@ def build(b, rng):
 
     # E: scanner: SYNs to 130 distinct hitlist server IPs in 10h (crosses 100 within the
     # first hour, so every window is a scanner window whatever the close order), +20 in
-    # 11h, +10 in 12h; a third of them answer (SYN-ACK, then RST from the line).
+    # 11h, +10 in 12h; a third of them answer (SYN-ACK, then RST from the line). Only real
+    # (passive-DNS) endpoints: the synthetic documentation-range ones are left out.
     E = ip("100.64.0.6")
     labels[str(line_of(E))] = "E: scanner (SYNs to 130 + 20 + 10 distinct hitlist IPv4 servers)"
     v4_ips = sorted({e["net"].network_address for e in b.endpoints
-                     if e["net"].version == 4 and e["proto"] == "tcp" and e["port"] == 443},
+                     if e["net"].version == 4 and e["proto"] == "tcp" and e["port"] == 443
+                     and not synthetic(e["net"].network_address)},
                     key=lambda a: int(a))
     picks = rng.sample(v4_ips, 160)
     for h, lo, hi in ((10, 0, 130), (11, 130, 150), (12, 150, 160)):
@@ -481,11 +497,14 @@ def build(b, rng):
             frames.add(int((t + 0.03) * NS), dst, G, "tcp", 23, 40000 + i, flags=RST | ACK,
                        ack=1)
 
-    # H: Amazon Echo: 6 of 15 amazon domains (= k) and 2 of 5 amazon-echo domains (= k),
-    # active; nothing detected because the parent platform amazon-alexa has no endpoints.
+    # H: Amazon Echo: 2 of 5 amazon-alexa platform domains (= k; synthetic endpoints), 6 of
+    # 15 amazon domains (= k) and 2 of 5 amazon-echo domains (= k), active every hour: the
+    # whole chain amazon-alexa > amazon > amazon-echo is detected (each rule holds and each
+    # parent is detected). amazon-echo-show and amazon-smart-plug get no evidence.
     H = ip("100.64.0.8")
-    labels[str(line_of(H))] = ("H: Amazon Echo (amazon 6/15 = k, amazon-echo 2/5 = k) "
-                               "blocked by hierarchy: amazon-alexa has no endpoints")
+    labels[str(line_of(H))] = ("H: Amazon Echo (amazon-alexa 2/5 = k, amazon 6/15 = k, "
+                               "amazon-echo 2/5 = k): whole chain amazon-alexa > amazon > "
+                               "amazon-echo")
     amazon6 = ["api.amazon.com", "device-metrics-us.amazon.com", "device-messaging-na.amazon.com",
                "dss-na.amazon.com", "msh.amazon.com", "arcus-uswest.amazon.com"]
     for h in HOURS:
@@ -493,24 +512,58 @@ def build(b, rng):
             talk(H, ep(d, h), at(h, 3 + 6 * j), 2)
         talk(H, ep("dp-rsm-prod.amazon.com", h), at(h, 45), 3)
         talk(H, ep("updates.amazon.com", h), at(h, 50), 3)
+        talk(H, ep("avs-alexa-4-na.amazon.com", h), at(h, 1), 3)
+        talk(H, ep("avs-alexa-5-na.amazon.com", h), at(h, 55), 2)
+
+    # I: Alexa-enabled third-party speaker (not an Amazon product): talks only to Alexa
+    # voice-service domains, 3 of 5 (k = 2), every hour -> amazon-alexa (platform)
+    # detected and active; no amazon-* evidence at all, so neither amazon (manufacturer)
+    # nor any Amazon product may be reported.
+    I = ip("100.64.0.10")
+    labels[str(line_of(I))] = ("I: Alexa-enabled third-party speaker (amazon-alexa 3/5, k=2): "
+                               "platform only, not amazon nor an Amazon product")
+    alexa3 = ["api.amazonalexa.com", "avs-alexa-4-na.amazon.com", "avs-alexa-3-na.amazon.com"]
+    for h in HOURS:
+        for j, d in enumerate(alexa3):
+            talk(I, ep(d, h), at(h, 6 + 15 * j), 3)
+
+    # J: IPv6-only /56 (2001:db8:100:200::/56; no IPv4 at all) with two hosts in different
+    # /64s: a Ring doorbell (es.ring.com + rss-dpd-service.ring.com) and a second Ring
+    # device (wu.ring.com), all over the synthetic IPv6 Ring endpoints. Aggregated per /56:
+    # ring 2/2 (k = 1) and ring-doorbell 1/1 (k = 1) -> ring > ring-doorbell detected
+    # every hour over IPv6 alone, both active (>= 10 packets per hour).
+    J1, J2 = ip("2001:db8:100:200::d00b"), ip("2001:db8:100:2c4:1:2:3:4")
+    labels[str(line_of(J1))] = ("J: IPv6-only /56, two hosts: Ring doorbell + a second Ring "
+                                "device over IPv6 (ring 2/2, ring-doorbell 1/1)")
+    for h in HOURS:
+        talk(J1, ep("es.ring.com", h, version=6), at(h, 8), 3)
+        talk(J1, ep("rss-dpd-service.ring.com", h, version=6), at(h, 26), 4)
+        talk(J2, ep("wu.ring.com", h, version=6), at(h, 47), 2)
 
     # Z: background only (no hitlist traffic): never reported.
     Z = ip("100.64.0.200")
     labels[str(line_of(Z))] = "Z: background only"
 
     for h in HOURS:
-        for c in (A, B, C, D1, D2, D3, G, H, Z):
+        for c in (A, B, C, D1, D2, D3, G, H, I, Z):
             g.background(c, h, 8 if c != Z else 20)
-        g.background(F1, h, 4)
-        g.background(F2, h, 4)
+        for c in (F1, F2, J1, J2):
+            g.background(c, h, 4)
     return frames, labels
 
 
 # ----------------------------------------------------------------------------- expected
 # Hand cross-checks (against the values written to the JSON):
-# - H 100.64.0.8/32: amazon N = 15, k = max(1, floor(0.4*15)) = 6, contacted 6 (all primary)
-#   -> rule holds; amazon-echo N = 5, k = 2, contacted 2 -> holds; but amazon-alexa (parent
-#   of amazon) has 0 contacted domains (no endpoints), so neither is detected: "none".
+# - H 100.64.0.8/32: amazon-alexa N = 5, k = max(1, floor(0.4*5)) = 2, contacted 2 (primary);
+#   amazon N = 15, k = floor(6.0) = 6, contacted 6; amazon-echo N = 5, k = 2, contacted 2
+#   -> all three rules hold and each parent is detected: amazon-alexa, amazon, amazon-echo
+#   every hour. Packets per hour: amazon-alexa 9 + 7 = 16, amazon 6 x 7 = 42, amazon-echo
+#   9 + 9 = 18 (a connection is 3 handshake packets + 2 per exchange) -> all active.
+# - I 100.64.0.10/32: amazon-alexa 3 of 5 >= k = 2 -> detected; amazon has 0 domains
+#   (no evidence entry at all) -> no amazon, amazon-echo, ...: a child needs its parent,
+#   but a detected parent never implies its children.
+# - J 2001:db8:100:200::/56: hosts ::d00b and :2c4:1:2:3:4 fall in one /56; ring 2/2
+#   (es + wu; k = 1), ring-doorbell 1/1 -> ring, ring-doorbell, IPv6 only.
 # - D1 100.64.0.4/32: apple-homepod N = 40 (37 primary + 3 support), k = floor(16.0) = 16;
 #   15 distinct domains -> not detected in any window (daily union is also 15).
 # - D3 100.64.0.9/32: 10 domains at 10h, 7 at 11h (one shared via a multi-domain endpoint),
@@ -679,6 +732,25 @@ def expected(b, pkts, labels):
     return res, events
 
 
+def check_scenarios(b, lines):
+    """Fail if a line no longer shows what it is meant to (e.g. after a bundle change).
+    These are the scenario's intent, checked against the computed results."""
+    amazon_chain = {s for s in b.services if s == "amazon" or b.services[s]["parent"] == "amazon"}
+    errors = []
+    for line, want, forbid in (
+            ("100.64.0.8/32", ["amazon-alexa", "amazon", "amazon-echo"], set()),
+            ("100.64.0.10/32", ["amazon-alexa"], amazon_chain),
+            ("2001:db8:100:200::/56", ["ring", "ring-doorbell"], set())):
+        for wname, w in lines.get(line, {}).get("windows", {}).items():
+            if w["detected"] != want or forbid & set(w["evidence"]):
+                errors.append(f"{line} {wname}: detected {w['detected']}, evidence "
+                              f"{sorted(w['evidence'])}; want exactly {want}, no {sorted(forbid)}")
+        if len(lines.get(line, {}).get("windows", {})) != len(HOURS) + 1:
+            errors.append(f"{line}: not present in every window")
+    if errors:
+        sys.exit("scenario check failed:\n  " + "\n  ".join(errors))
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--bundle", default=os.path.join(ROOT, "tests/data/hitlist/example-2026-11-01.hitlist"))
@@ -691,14 +763,17 @@ def main():
     data = frames.write(a.pcap)
     pkts = decode(data)
     lines, events = expected(b, pkts, labels)
+    check_scenarios(b, lines)
     notes = [
-        "amazon-alexa (platform of the Amazon chain) has no endpoints in the example bundle, so "
-        "amazon, amazon-echo, amazon-echo-show and amazon-smart-plug can never be detected "
-        "(a child needs its parent): line H shows the hierarchy blocking them.",
-        "The deepest detectable chain is ring (manufacturer) -> ring-doorbell (product); "
-        "no platform has detectable children (samsung-fridge has 3 domains with endpoints, k=4).",
-        "Only google-home and apple-homepod have IPv6 endpoints; over IPv6 they reach 3/18 "
-        "(k=7) and 12/40 (k=16) domains, so no IPv6 line can be detected (line F).",
+        "The passive DNS has no address for the amazon-alexa domains: the bundle's endpoints "
+        "for them (192.0.2.224/28) are SYNTHETIC (tests/data/hitlist/synthetic-endpoints.txt). "
+        "With them line H shows the full chain amazon-alexa > amazon > amazon-echo and line I "
+        "an Alexa-enabled third-party device detected as amazon-alexa only.",
+        "The deepest detectable chain is amazon-alexa (platform) > amazon (manufacturer) > "
+        "amazon-echo (product); samsung-fridge stays undetectable (3 domains with endpoints, k=4).",
+        "Real IPv6 endpoints exist only for google-home and apple-homepod; over IPv6 they reach "
+        "3/18 (k=7) and 12/40 (k=16) domains, so line F is not detected. The Ring domains have "
+        "SYNTHETIC IPv6 endpoints (2001:db8:e0::/48): line J is detected over IPv6 only.",
         "Support domains with endpoints exist only for apple-homepod (3, k=16): 'enough domains "
         "but no primary' cannot be built; line D2 is support-only and too few.",
         "Bundle has no prefix or any-port TCP entries; the scanner (E) uses 160 distinct host IPs.",

@@ -481,6 +481,27 @@ def case_iot_detections_match_expected(tmp):
                 check(got[svc]["active"] == w["active"][svc], f"{line} {window} {svc}: active flag")
             if w.get("scanner"):
                 check(not got, f"{line} {window}: scanner line has no detections")
+    # The cases the synthetic endpoints of the example bundle exist for, checked explicitly
+    # (tests/data/hitlist/synthetic-endpoints.txt): in every window,
+    # - I, an Alexa-enabled third-party speaker: the amazon-alexa platform only, never the
+    #   amazon manufacturer or an Amazon product;
+    # - H, an Amazon Echo: the whole chain amazon-alexa > amazon > amazon-echo;
+    # - J, an IPv6-only /56 line: ring > ring-doorbell.
+    levels = {"amazon-alexa": "platform", "amazon": "manufacturer", "amazon-echo": "product",
+              "ring": "manufacturer", "ring-doorbell": "product"}
+    for line, want, what in (
+            ("100.64.0.10/32", ["amazon-alexa"], "Alexa-enabled third-party device"),
+            ("100.64.0.8/32", ["amazon", "amazon-alexa", "amazon-echo"], "Amazon Echo"),
+            ("2001:db8:100:200::/56", ["ring", "ring-doorbell"], "IPv6 /56 line")):
+        windows = sorted(exp["lines"][line]["windows"])
+        check(len(windows) == 4, f"{what} {line} has 3 hourly and 1 daily window")
+        for window in windows:
+            got = det.get((line, window), {})
+            check(sorted(got) == want and all(got[s]["level"] == levels[s] for s in want),
+                  f"{what} {line} {window}: detected {sorted(got)} == {want} with their levels")
+            if what.startswith("Alexa"):
+                check(not any(s == "amazon" or s.startswith("amazon-echo") or s == "amazon-smart-plug"
+                              for s in got), f"{line} {window}: no Amazon manufacturer/product")
     firsts = {(a["details"]["line"], a["details"]["service"]): a for a in r.alerts
               if a["type"] == "iot_first_detection"}
     want_firsts = {(line, svc): fd for line, info in exp["lines"].items()

@@ -328,7 +328,11 @@ BOOST_AUTO_TEST_CASE(example_bundle_from_catalog) {
   BOOST_TEST(b.provenance.find("Apache-2.0") != std::string::npos);
   BOOST_TEST(b.services.size() == 27u);
   BOOST_TEST(b.domains.size() == 149u);
-  BOOST_TEST(b.endpoints.size() == 1942u);
+  // 1942 from the passive DNS + 12 SYNTHETIC documentation-range endpoints
+  // (tests/data/hitlist/synthetic-endpoints.txt), recorded in the provenance.
+  BOOST_TEST(b.endpoints.size() == 1954u);
+  BOOST_TEST(b.provenance.find("synthetic endpoints: 12 entries from "
+                               "tests/data/hitlist/synthetic-endpoints.txt") != std::string::npos);
   auto svc = [&](const std::string& key) -> const Service& {
     for (const Service& s : b.services)
       if (s.key == key) return s;
@@ -366,6 +370,16 @@ BOOST_AUTO_TEST_CASE(example_bundle_from_catalog) {
   for (DomainId d : m->domains()) found |= b.domains[d].fqdn == "es.ring.com";
   BOOST_TEST(found);
   BOOST_TEST(table->lookup(ip("3.209.122.255"), 6, 80) == nullptr);
+  // Synthetic endpoints: the Alexa platform over IPv4, Ring over IPv6.
+  auto only_domain = [&](const char* addr, const std::string& fqdn) {
+    const Match* sm = table->lookup(ip(addr), 6, 443);
+    BOOST_REQUIRE(sm != nullptr);
+    BOOST_REQUIRE_EQUAL(sm->domains().size(), 1u);
+    BOOST_TEST(b.domains[sm->domains()[0]].fqdn == fqdn);
+  };
+  only_domain("192.0.2.224", "api.amazonalexa.com");
+  only_domain("192.0.2.226", "avs-alexa-4-na.amazon.com");
+  only_domain("2001:db8:e0:2::10", "rss-dpd-service.ring.com");
 }
 
 BOOST_AUTO_TEST_SUITE_END()
