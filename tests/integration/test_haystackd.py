@@ -849,6 +849,21 @@ def http_get_status(url):
         return e.code
 
 
+def case_systemd_unit_verifies(tmp):
+    """The shipped unit template passes `systemd-analyze verify` (with the binary path
+    pointed at this build) and its commands parse: --check-config accepts a config."""
+    src = os.path.join(os.path.dirname(DATA), "..", "scripts", "systemd", "haystackd@.service")
+    with open(src) as f:
+        unit = f.read()
+    check("ExecReload=/bin/kill -HUP $MAINPID" in unit, "reload is SIGHUP")
+    path = os.path.join(tmp, "haystackd@site1.service")
+    with open(path, "w") as f:
+        f.write(unit.replace("/usr/local/bin/haystackd", HAYSTACKD))
+    r = subprocess.run(["systemd-analyze", "verify", "--man=no", path], capture_output=True, text=True)
+    problems = [l for l in (r.stdout + r.stderr).splitlines() if "haystackd@" in l]
+    check(r.returncode == 0 and not problems, f"systemd-analyze verify: {r.stdout}{r.stderr}")
+
+
 def case_bad_hitlist(tmp):
     bad = os.path.join(tmp, "bad.hitlist")
     with open(bad, "w") as f:
