@@ -212,6 +212,10 @@ std::vector<std::vector<Period>> intervals(const Query& q) {
   std::vector<std::vector<Period>> out;
   const int64_t n = *q.bin_seconds;
   for (const Period& p : q.periods) {
+    if ((p.to - p.from) / n + 1 > int64_t(kMaxAnswers)) {
+      throw FlowQLError(p.column, "this period holds more than " + std::to_string(kMaxAnswers) +
+                                      " bins of " + std::to_string(n) + " s; use a longer bin");
+    }
     for (int64_t t = p.from; t < p.to;) {
       const int64_t end = std::min(p.to, (t / n + 1) * n);
       out.push_back({Period{t, end, p.column}});
@@ -227,7 +231,13 @@ Result execute(const Query& q, const TreeSource& src) {
   Result res;
   res.query = q;
   const Region region = compile(q.where ? &*q.where : nullptr);
-  for (const auto& group : site_groups(q, src)) {
+  const auto groups = site_groups(q, src);
+  const auto ivs = intervals(q);
+  if (groups.size() * ivs.size() > kMaxAnswers) {
+    throw FlowQLError(0, "the query asks for " + std::to_string(groups.size() * ivs.size()) +
+                             " answers (limit " + std::to_string(kMaxAnswers) + ")");
+  }
+  for (const auto& group : groups) {
     if (q.op == Op::kHc) {
       Answer a;
       a.site = label(q, group);
@@ -259,7 +269,7 @@ Result execute(const Query& q, const TreeSource& src) {
       res.answers.push_back(std::move(a));
       continue;
     }
-    for (const auto& iv : intervals(q)) {
+    for (const auto& iv : ivs) {
       Answer a;
       a.site = label(q, group);
       a.from = iv.front().from;

@@ -12,7 +12,9 @@
 namespace haystack::flowql {
 
 // Upper bound on the node budget of a tree merged from several stored trees.
-inline constexpr uint32_t kMaxMergedNodes = 1u << 20;
+inline constexpr uint32_t kMaxMergedNodes = 1u << 19;  // ~100 MB at ~190 B per node
+// Upper bound on the answers of one query (sites x binN sub-intervals).
+inline constexpr size_t kMaxAnswers = 100000;
 
 // Throws FlowQLError for query problems found against the data (unknown site, proto
 // condition on trees without a protocol key) and std::runtime_error for unreadable trees.
