@@ -59,7 +59,7 @@ void print_ranked(const Flowtree& t, const std::vector<Ranked>& rows, bool json)
   }
 }
 
-// Exit codes: 0 answered, 1 data problem (unreadable tree, unknown site), 2 bad query.
+// Exit codes: 0 answered, 1 unreadable tree, 2 bad query (incl. unknown site).
 int run_flowql(const std::string& state_dir, const std::string& text, bool json) {
   using namespace haystack::flowql;
   try {
