@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <limits>
-#include <map>
 
 #include "control/flowql/error.h"
 #include "control/flowql/parser.h"
@@ -77,7 +76,7 @@ Merged merge_bins(const TreeSource& src, const std::vector<BinRef>& bins, flowtr
       m.tree->merge(t);
     } catch (const std::invalid_argument& e) {
       throw std::runtime_error("site " + b.site + ", bin " + format_time(b.start) + ": " +
-                               e.what() + " (one tree has a protocol key, the other not)");
+                               e.what());
     }
   }
   return m;
@@ -127,7 +126,9 @@ void answer(const Query& q, const Region& region, const Flowtree& tree, Answer& 
     return;
   }
   const bool all = region.everything();
-  const Flowtree t = all ? tree : restrict_to(tree, region);
+  std::optional<Flowtree> restricted;
+  if (!all) restricted.emplace(restrict_to(tree, region));
+  const Flowtree& t = all ? tree : *restricted;
   switch (q.op) {
     case Op::kAll:
       a.rows =
