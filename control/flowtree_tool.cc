@@ -1,6 +1,7 @@
 // haystack-flowtree: reads the Flowtree files haystackd persists (<state_dir>/flowtrees)
 // and answers questions about one of them: JSON dump, top-k, HHH, above-t, point query,
-// and heavy changers between two files.
+// and heavy changers between two files; `query` runs FlowQL over a whole state directory
+// (docs/flowql.md).
 #include <CLI/CLI.hpp>
 
 #include <cstdio>
@@ -10,6 +11,8 @@
 #include <optional>
 #include <string>
 
+#include "control/flowql/error.h"
+#include "control/flowql/executor.h"
 #include "dataplane/flowtree/flowtree_io.h"
 #include "dataplane/flowtree/flowtree_queries.h"
 #include "haystack_version.h"
@@ -56,10 +59,27 @@ void print_ranked(const Flowtree& t, const std::vector<Ranked>& rows, bool json)
   }
 }
 
+// Exit codes: 0 answered, 1 unreadable tree, 2 bad query (incl. unknown site).
+int run_flowql(const std::string& state_dir, const std::string& text, bool json) {
+  using namespace haystack::flowql;
+  try {
+    const Result r = run(text, StateDirSource(state_dir + "/flowtrees"));
+    std::cout << (json ? r.to_json().dump(2) + "\n" : r.to_text());
+    return 0;
+  } catch (const FlowQLError& e) {
+    std::fprintf(stderr, "haystack-flowtree: %s\n", format_error(text, e).c_str());
+    return 2;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "haystack-flowtree: %s\n", e.what());
+    return 1;
+  }
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
-  CLI::App app{"haystack-flowtree: inspect Flowtree files written by haystackd", "haystack-flowtree"};
+  CLI::App app{"haystack-flowtree: inspect Flowtree files written by haystackd",
+               "haystack-flowtree"};
   app.set_version_flag("--version", std::string("haystack-flowtree ") + HAYSTACK_VERSION);
   app.require_subcommand(1);
   bool json = false;
@@ -85,7 +105,7 @@ int main(int argc, char** argv) {
   auto* above = app.add_subcommand("above", "every node with popularity >= T");
   above->add_option("file", file, "tree file (.ftr)")->required();
   above->add_option("-t,--threshold", threshold, "threshold")->required();
-  auto* q = app.add_subcommand("query", "estimate and bounds for one generalised flow");
+  auto* q = app.add_subcommand("point", "estimate and bounds for one generalised flow");
   q->add_option("file", file, "tree file (.ftr)")->required();
   q->add_option("key", key, "e.g. '10.1.0.0/16|0/0' (features of the tree's set, '|'-separated)")
       ->required();
@@ -94,7 +114,19 @@ int main(int argc, char** argv) {
   hc->add_option("after", file2, "later tree file")->required();
   hc->add_option("-k", k, "how many (default 10)");
 
+  std::string state_dir, flowql_text;
+  auto* fq =
+      app.add_subcommand("query", "run a FlowQL query over a state directory (docs/flowql.md)");
+  fq->add_option("--state", state_dir, "haystackd state_dir (trees under <dir>/flowtrees)")
+      ->required();
+  fq->add_option("flowql", flowql_text,
+                 "e.g. \"SELECT top-10 FROM 2026-11-01 00:00 TO 2026-11-02 00:00 "
+                 "WHERE src_ip = ANY\"")
+      ->required();
+  fq->add_flag("--json", json, "machine-readable output");
+
   CLI11_PARSE(app, argc, argv);
+  if (fq->parsed()) return run_flowql(state_dir, flowql_text, json);
   try {
     const Metric m = parse_metric(metric);
     Flowtree t = load(file);
