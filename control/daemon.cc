@@ -426,7 +426,12 @@ void Daemon::control_loop() {
       last_check = now;
     }
     uint64_t rx = total_rx();
-    if (rx != last_rx) {
+    // In replay a worker says itself when its input is exhausted; a worker that is only
+    // descheduled (busy machine) or waiting for control must not count as idle.
+    bool workers_idle = true;
+    if (clock_ == ClockSource::kPacket)
+      for (const auto& s : slots_) workers_idle &= s.exchange->idle();
+    if (rx != last_rx || !workers_idle) {
       last_rx = rx;
       last_activity = now;
     } else if (opt_.until_idle &&
