@@ -595,6 +595,24 @@ void parse_iot(const Reader& r, const Item& i, Config& c) {
   }
 }
 
+void parse_eui64(const Reader& r, const Item& i, Config& c) {
+  MapReader s(r, i, {"enabled", "entries_per_worker", "oui_files", "iot_manufacturers"});
+  Eui64Config& e = c.eui64;
+  e.line = i.line;
+  if (const Item* v = s.get("enabled")) e.enabled = get_bool(r, *v);
+  if (const Item* v = s.get("entries_per_worker"))
+    e.entries_per_worker = static_cast<uint32_t>(get_uint(r, *v, 16, 1u << 24));
+  if (const Item* v = s.get("oui_files")) {
+    e.oui_files.clear();
+    for (const Item& f : list_items(r, *v, "registry CSV file paths")) e.oui_files.push_back(get_path(r, f));
+  }
+  if (const Item* v = s.get("iot_manufacturers")) {
+    e.iot_manufacturers.clear();
+    for (const Item& f : list_items(r, *v, "organisation-name substrings"))
+      e.iot_manufacturers.push_back(get_string(r, f));
+  }
+}
+
 void parse_telemetry(const Reader& r, const Item& i, Config& c) {
   MapReader s(r, i, {"prometheus", "prometheus_listen", "dpdk_commands"});
   TelemetryConfig& t = c.telemetry;
@@ -623,7 +641,8 @@ Config parse_root(const Reader& r, const YAML::Node& doc) {
   MapReader m(r, root,
               {"site_id", "mode", "subscriber_prefixes", "subscriber_prefix_length", "ports",
                "workers", "mempool", "burst_size", "rings", "sampling", "bins", "clock",
-               "state_dir", "alert_file", "log", "flowtree", "ddos", "iot", "telemetry"});
+               "state_dir", "alert_file", "log", "flowtree", "ddos", "iot", "telemetry",
+               "eui64"});
   Config c;
 
   if (const Item* i = m.get("site_id")) {
@@ -798,6 +817,7 @@ Config parse_root(const Reader& r, const YAML::Node& doc) {
   if (const Item* i = m.get("ddos")) parse_ddos(r, *i, c);
   if (const Item* i = m.get("iot")) parse_iot(r, *i, c);
   if (const Item* i = m.get("telemetry")) parse_telemetry(r, *i, c);
+  if (const Item* i = m.get("eui64")) parse_eui64(r, *i, c);
 
   // Checks across sections.
   if (c.mode == Mode::kIsp && c.subscriber_prefixes.empty()) {

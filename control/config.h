@@ -93,6 +93,19 @@ struct IotConfig {
   bool pseudonymize = true;         // keyed hash of line ids in every output
 };
 
+// IPv6 EUI-64 exposure (METHODS §5), on the IoT-sampled packets.
+struct Eui64Config {
+  bool enabled = true;
+  uint32_t entries_per_worker = 65536;  // (/56, MAC) pairs per worker per bin
+  std::vector<std::string> oui_files;   // empty: Debian ieee-data files that exist
+  // Organisation-name substrings (case-insensitive) of manufacturers that make only IoT
+  // devices; their MACs are flagged iot_only.
+  std::vector<std::string> iot_manufacturers{
+      "Espressif", "Tuya", "Nest Labs", "Ring LLC", "Wyze", "Signify", "Philips Lighting",
+      "iRobot", "ecobee", "Sonos", "Shelly", "Allterco", "Xiaomi Communications", "Roku"};
+  int line = 0;  // of the eui64 section, for errors
+};
+
 // Operator-facing telemetry: Prometheus /metrics and DPDK telemetry commands.
 struct TelemetryConfig {
   bool prometheus = true;
@@ -127,6 +140,7 @@ struct Config {
   DdosSettings ddos;
   IotConfig iot;
   TelemetryConfig telemetry;
+  Eui64Config eui64;
 };
 
 // Loads and validates a YAML file. Throws ConfigError.

@@ -26,6 +26,7 @@
 #include "control/config.h"
 #include "control/ddos_detector.h"
 #include "control/flow_summaries.h"
+#include "control/eui64_pipeline.h"
 #include "control/iot_pipeline.h"
 #include "control/metrics.h"
 #include "control/telemetry_commands.h"
@@ -160,6 +161,7 @@ class Daemon {
   std::unique_ptr<DdosDetector> ddos_;
   std::unique_ptr<IotPipeline> iot_;
   std::unique_ptr<HitlistRcu> hitlist_rcu_;
+  std::unique_ptr<Eui64Pipeline> eui_;
   std::unique_ptr<prom::HttpExporter> exporter_;
 };
 
@@ -288,10 +290,13 @@ void Daemon::plan_workers() {
     if (iot_) {
       spec.iot = iot_->worker_settings();
       spec.iot.source = &hitlist_rcu_->source(uint32_t(w));
+    } else {
+      spec.iot = subscriber_settings(cfg_);
     }
     slot.exchange = std::make_unique<RingBinExchange>(
         spec.worker_id, cfg_.bin_ring_size, cfg_.bin_records, tree_configs(spec.worker_id),
-        iot_ ? cfg_.iot.lines_per_worker : 0);
+        iot_ ? cfg_.iot.lines_per_worker : 0,
+        cfg_.eui64.enabled ? cfg_.eui64.entries_per_worker : 0);
     // Replay never widens bins for lack of a record: the worker waits for control.
     if (spec.packet_clock) {
       slot.exchange->set_blocking(&abort_workers_);
@@ -340,6 +345,10 @@ void Daemon::drain_bins() {
         iot_->add(*r);
         r->iot.clear();
       }
+      if (eui_) {
+        eui_->add(*r);
+        r->eui.clear();
+      }
       for (auto& t : r->trees) t.clear();  // workers always receive empty trees
       s.exchange->give_back(r);
     }
@@ -347,6 +356,7 @@ void Daemon::drain_bins() {
   for (const auto& g : reclaimed) iot_->forget(g->number);
   for (size_t w = 0; w < slots_.size(); ++w) summaries_->set_position(uint32_t(w), pos[w]);
   if (iot_ && slowest != 0) iot_->advance(slowest);
+  if (eui_ && slowest != 0) eui_->advance(slowest);
   // Let workers run up to two bins ahead of the slowest one (FlowSummaries keeps four
   // open); position 0 means a worker has not seen a packet yet, so everyone waits for it.
   const uint64_t ahead = 2 * uint64_t(cfg_.bin_seconds) * 1'000'000'000ULL;
@@ -509,6 +519,7 @@ StatsSnapshot Daemon::snapshot() {
     snap.iot["reloads"]["generations_retiring"] = hitlist_rcu_->retiring();
     snap.iot["reloads"]["generations_reclaimed"] = hitlist_rcu_->reclaimed();
   }
+  if (eui_) snap.eui64 = eui_->summary();
   return snap;
 }
 
@@ -569,6 +580,7 @@ int Daemon::run() {
     alerts_ = std::make_unique<AlertSink>(cfg_.alert_file, cfg_.site_id);
     alerts_->set_log_limit(cfg_.log.repeat_limit);
     if (!cfg_.iot.hitlist.empty()) iot_ = std::make_unique<IotPipeline>(cfg_, *alerts_);
+    if (cfg_.eui64.enabled) eui_ = std::make_unique<Eui64Pipeline>(cfg_);
     resolve_workers();
     if (iot_) {
       hitlist_rcu_ = std::make_unique<HitlistRcu>(uint32_t(worker_lcores_.size()), iot_->current());
@@ -628,6 +640,7 @@ int Daemon::run() {
     for (uint32_t w = 0; w < slots_.size(); ++w) summaries_->worker_finished(w);
     summaries_->finish();
     if (iot_) iot_->finish();
+    if (eui_) eui_->finish();
     check_drops(event_time_ns());
     for (auto& p : ports_) p->stop();
 

@@ -53,13 +53,19 @@ void IotPipeline::forget(uint64_t generation) {
   id_maps_.erase(generation);
 }
 
-IotSettings IotPipeline::worker_settings() const {
+IotSettings subscriber_settings(const Config& cfg) {
   IotSettings s;
+  s.mode = cfg.mode == Mode::kIsp ? IotMode::kIsp : IotMode::kIxp;
+  s.subscriber_prefixes = cfg.subscriber_prefixes;
+  s.line_len_v4 = cfg.subscriber_ipv4_len;
+  s.line_len_v6 = cfg.subscriber_ipv6_len;
+  s.eui64 = cfg.eui64.enabled;
+  return s;
+}
+
+IotSettings IotPipeline::worker_settings() const {
+  IotSettings s = subscriber_settings(cfg_);
   s.table = current_->table.get();
-  s.mode = cfg_.mode == Mode::kIsp ? IotMode::kIsp : IotMode::kIxp;
-  s.subscriber_prefixes = cfg_.subscriber_prefixes;
-  s.line_len_v4 = cfg_.subscriber_ipv4_len;
-  s.line_len_v6 = cfg_.subscriber_ipv6_len;
   return s;
 }
 

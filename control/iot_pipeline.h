@@ -23,6 +23,10 @@
 
 namespace haystack {
 
+// Where subscriber lines live (mode, prefixes, line lengths), for the workers' IoT and
+// EUI-64 stages; the hitlist table is added by IotPipeline.
+IotSettings subscriber_settings(const Config& cfg);
+
 class IotPipeline {
  public:
   // Throws ConfigError (bad hitlist file: file, line, field) or std::runtime_error.

@@ -190,4 +190,17 @@ std::string Pseudonymizer::id(const IpAddr& addr, uint8_t len) const {
   return buf;
 }
 
+std::string Pseudonymizer::mac_id(uint64_t mac48) const {
+  uint8_t m[10] = {'m', 'a', 'c', ':'};
+  for (int i = 0; i < 6; ++i) m[4 + i] = uint8_t(mac48 >> (8 * (5 - i)));
+  char buf[18];
+  if (!enabled_) {
+    std::snprintf(buf, sizeof buf, "%02x:%02x:%02x:%02x:%02x:%02x", m[4], m[5], m[6], m[7], m[8], m[9]);
+    return buf;
+  }
+  std::snprintf(buf, sizeof buf, "%016llx",
+                static_cast<unsigned long long>(siphash24(key_, m, sizeof m)));
+  return buf;
+}
+
 }  // namespace haystack

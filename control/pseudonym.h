@@ -45,6 +45,9 @@ class Pseudonymizer {
   bool enabled() const { return enabled_; }
   // The exported id of the line `addr`/`len` (addr must have its host bits cleared).
   std::string id(const IpAddr& addr, uint8_t len) const;
+  // The exported id of a 48-bit MAC: SipHash over "mac:" + its 6 bytes (a different
+  // input length from line ids, so the two never collide), or "aa:bb:cc:dd:ee:ff".
+  std::string mac_id(uint64_t mac48) const;
 
  private:
   Pseudonymizer() = default;

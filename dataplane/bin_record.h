@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "dataplane/flowtree/flowtree.h"
+#include "dataplane/eui64.h"
 #include "dataplane/iot_evidence.h"
 
 namespace haystack {
@@ -31,6 +32,8 @@ struct BinRecord {
   std::vector<flowtree::Flowtree> trees;
   // Per-line IoT evidence of the bin, sized at startup; control clears it likewise.
   IotEvidenceTable iot;
+  // Per-bin (/56, MAC) observations for EUI-64 exposure; control clears it likewise.
+  EuiTable eui;
 
   // Resets the scalar fields; the trees are left alone (see above).
   void reset(uint32_t w, uint64_t start, uint64_t end) {

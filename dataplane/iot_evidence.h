@@ -90,6 +90,7 @@ struct IotSettings {
   IotMode mode = IotMode::kIsp;
   std::vector<Prefix> subscriber_prefixes;  // isp: where lines live
   uint8_t line_len_v4 = 32, line_len_v6 = 56;
+  bool eui64 = false;  // also record IPv6 EUI-64 exposure (dataplane/eui64.h)
 };
 
 

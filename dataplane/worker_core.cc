@@ -93,6 +93,7 @@ PacketVerdict WorkerCore::on_packet(uint32_t queue, const uint8_t* data, uint32_
     c_.sampled_iot.add();
     bin_->sampled_iot++;
     if (iot_.table != nullptr) observe_iot(iot_, pkt, wire_len, ts_ns, bin_->iot, c_);
+    if (iot_.eui64 && pkt.l3 == L3::kIpv6) observe_eui64(iot_, pkt, bin_->eui, c_);
   }
   return v;
 }

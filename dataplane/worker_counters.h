@@ -42,6 +42,8 @@ namespace haystack {
   X(iot_not_established, "ixp mode: TCP SYNs to hitlist endpoints, not counted (spoofable)") \
   X(iot_line_overflow, "IoT packets that hit a per-line bound (domains, services, IPs)")    \
   X(iot_scan_syns, "TCP SYNs from subscriber lines to ports 23, 2323 and 22")               \
+  X(eui64_packets, "IoT-sampled IPv6 packets with an EUI-64 (MAC-derived) subscriber address") \
+  X(eui64_table_full, "subscriber /56 observations not recorded: per-bin EUI-64 table full") \
   X(late_packets, "packets with a timestamp before the open bin, counted in the open bin") \
   X(missing_timestamp, "packet-clock frames without a driver timestamp (wall clock used)") \
   X(bins_closed, "bins closed and handed to control")                                      \

@@ -36,10 +36,11 @@ uint64_t wall_clock_ns() {
 
 RingBinExchange::RingBinExchange(uint32_t worker_id, uint32_t ring_size, uint32_t records,
                                  const std::vector<flowtree::FlowtreeConfig>& trees,
-                                 uint32_t iot_lines)
+                                 uint32_t iot_lines, uint32_t eui_entries)
     : records_(records) {
   for (auto& r : records_) {
     r.iot = IotEvidenceTable(iot_lines);
+    r.eui = EuiTable(eui_entries);
     r.trees.reserve(trees.size());
     for (const auto& c : trees) r.trees.emplace_back(c);
   }

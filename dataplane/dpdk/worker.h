@@ -23,7 +23,7 @@ class RingBinExchange final : public BinExchange {
   // Every record gets one empty tree per entry of `trees` (per-core Flowtrees).
   RingBinExchange(uint32_t worker_id, uint32_t ring_size, uint32_t records,
                   const std::vector<flowtree::FlowtreeConfig>& trees = {},
-                  uint32_t iot_lines = 0);
+                  uint32_t iot_lines = 0, uint32_t eui_entries = 0);
   ~RingBinExchange() override;
   RingBinExchange(const RingBinExchange&) = delete;
   RingBinExchange& operator=(const RingBinExchange&) = delete;

@@ -4,6 +4,7 @@
 Environment (set by meson): HAYSTACKD, HAYSTACK_PCAP_SPLIT, HAYSTACK_TEST_DATA.
 Each case prints what it checks and exits non-zero on the first failure.
 """
+import ipaddress
 import json
 import shutil
 import os
@@ -23,6 +24,7 @@ HAYSTACKD = os.environ["HAYSTACKD"]
 SPLIT = os.environ["HAYSTACK_PCAP_SPLIT"]
 FLOWTREE = os.environ["HAYSTACK_FLOWTREE"]
 DATA = os.environ["HAYSTACK_TEST_DATA"]
+SHARED_PCAPS = os.path.join(DATA, "..", "..", "..", "shared", "data", "pcaps")  # ../shared beside the repo
 SAMPLE = os.path.join(DATA, "pcaps", "sample-iot.pcap")
 GOLDEN = os.path.join(DATA, "golden")
 EAL = ["--no-huge", "--no-pci", "-m", "512", "--log-level=*:warning"]
@@ -901,6 +903,95 @@ def case_systemd_unit_verifies(tmp):
     r = subprocess.run(["systemd-analyze", "verify", "--man=no", path], capture_output=True, text=True)
     problems = [l for l in (r.stdout + r.stderr).splitlines() if "haystackd@" in l]
     check(r.returncode == 0 and not problems, f"systemd-analyze verify: {r.stdout}{r.stderr}")
+
+
+def ieee_registry():
+    """Assignment hex -> organisation from Debian's ieee-data CSVs (csv module, so quoted
+    line breaks are handled independently of haystack's reader)."""
+    import csv
+    reg = {}
+    for name in ("oui.csv", "mam.csv", "oui36.csv", "iab.csv"):
+        with open(os.path.join("/usr/share/ieee-data", name), encoding="utf-8", newline="") as f:
+            for row in csv.DictReader(f):
+                reg.setdefault(row["Assignment"].upper(), row["Organization Name"].rstrip(" "))
+    return reg
+
+
+def eui64_by_day(path):
+    """Per UTC day: (/56 hex, MAC hex) of every global-unicast EUI-64 IPv6 address in an
+    Ethernet pcap, and every global-unicast /56 seen."""
+    days = {}
+    for ts, fr in pcap_records(path):
+        off, et = 12, struct.unpack("!H", fr[12:14])[0]
+        while et in (0x8100, 0x88A8):
+            off += 4
+            et = struct.unpack("!H", fr[off:off + 2])[0]
+        if et != 0x86DD or len(fr) < off + 2 + 40:
+            continue
+        day = time.strftime("%Y-%m-%d", time.gmtime(ts // 10**9))
+        pairs, seen = days.setdefault(day, (set(), set()))
+        ip = fr[off + 2:off + 42]
+        for a in (ip[8:24], ip[24:40]):
+            if a[0] & 0xE0 != 0x20:
+                continue
+            seen.add(a[:7].hex())
+            if a[11] == 0xFF and a[12] == 0xFE:
+                pairs.add((a[:7].hex(), (bytes([a[8] ^ 2]) + a[9:11] + a[13:16]).hex()))
+    return days
+
+
+def case_eui64_real_captures(tmp):
+    """EUI-64 exposure on real nDPI captures (ixp mode: every global address): per UTC day,
+    the /56s seen, the exposed ones, the MACs and their manufacturers by longest IEEE match
+    must equal an independent decoding of the pcap; known devices: an HP host, a VMware
+    guest, two D-Link routers."""
+    reg = ieee_registry()
+
+    def maker(mac):
+        h = mac.upper()
+        return next((reg[h[:n]] for n in (9, 7, 6) if h[:n] in reg), "unknown")
+
+    def prefix_text(h):
+        return str(ipaddress.IPv6Network((int(h, 16) << 72, 56)))
+    known = {"http_ipv6.pcap": {"Hewlett Packard"}, "dns_fragmented.pcap": {"VMware, Inc."},
+             "1kxun.pcap": {"D-Link International"}}
+    for name, makers in known.items():
+        pcap = os.path.join(SHARED_PCAPS, "ndpi", name)
+        run = os.path.join(tmp, name)
+        os.mkdir(run)
+        cfg = config_text(run, [("tap", f"net_pcap0,rx_pcap={pcap}", 1)]).replace(
+            "mode: isp", "mode: ixp") + "iot:\n  pseudonymize: false\n"
+        r = run_haystackd(run, cfg, prefix="hseui")
+        check(r.rc == 0, f"{name}: replay exits 0")
+        want = {d: v for d, v in eui64_by_day(pcap).items() if v[1]}
+        with open(os.path.join(run, "state", "eui64", "eui64.jsonl")) as f:
+            days = {d["window_start"][:10]: d for d in map(json.loads, f) if d["window"] == "day"}
+        check(sorted(days) == sorted(want), f"{name}: daily reports for {sorted(want)}")
+        all_makers = set()
+        for day, (pairs, seen) in want.items():
+            d = days[day]
+            got = {(p["prefix"], m["mac"], m["manufacturer"]) for p in d["prefixes"] for m in p["macs"]}
+            exp = {(prefix_text(p), ":".join(m[i:i + 2] for i in range(0, 12, 2)), maker(m))
+                   for p, m in pairs}
+            check(got == exp, f"{name} {day}: EUI-64 pairs {sorted(got)} == {sorted(exp)}")
+            check(d["prefixes_seen"] == len(seen), f"{name} {day}: {len(seen)} global /56s seen")
+            exposed = len({p for p, _ in pairs})
+            check(d["prefixes_exposed"] == exposed, f"{name} {day}: {exposed} exposed /56s")
+            check(d["exposed_share"] == round(exposed / len(seen), 4), f"{name} {day}: share")
+            all_makers |= {m for _, _, m in got}
+        check(all_makers == makers, f"{name}: manufacturers {sorted(all_makers)} == {sorted(makers)}")
+        check(r.stats["totals"]["eui64_table_full"] == 0, f"{name}: table never full")
+    # Pseudonymised by default: no MAC or prefix in clear.
+    run = os.path.join(tmp, "pseudo")
+    os.mkdir(run)
+    pcap = os.path.join(SHARED_PCAPS, "ndpi", "1kxun.pcap")
+    r = run_haystackd(run, config_text(run, [("tap", f"net_pcap0,rx_pcap={pcap}", 1)]).replace(
+        "mode: isp", "mode: ixp"), prefix="hseui")
+    check(r.rc == 0, "pseudonymised replay exits 0")
+    with open(os.path.join(run, "state", "eui64", "eui64.jsonl")) as f:
+        text = f.read()
+    check("c0:a0:bb" not in text and "2001:b020" not in text and "D-Link International" in text,
+          "MACs and prefixes are pseudonymised; manufacturers are kept")
 
 
 def case_bad_hitlist(tmp):
