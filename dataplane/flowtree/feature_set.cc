@@ -168,7 +168,9 @@ std::string Hierarchy::to_string(const FlowKey& k) const {
   auto sep = [&] { if (!out.empty()) out += '|'; };
   if (sip_) { sep(); out += ip_string(k.src, k.src_fam, k.depth); }
   if (dip_) { sep(); out += ip_string(k.dst, k.dst_fam, k.depth); }
-  const std::string plen = "/" + std::to_string(port_prefix_len(k.depth));
+  // Built piecewise: g++ 12 -O3 reports a false -Wrestrict on "/" + std::string.
+  std::string plen = "/";
+  plen += std::to_string(port_prefix_len(k.depth));
   if (sp_) { sep(); out += std::to_string(k.sport) + plen; }
   if (dp_) { sep(); out += std::to_string(k.dport) + plen; }
   if (with_proto_) { sep(); out += k.depth >= root_depth_ ? "*" : std::to_string(k.proto); }
