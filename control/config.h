@@ -101,6 +101,26 @@ struct TelemetryConfig {
   bool dpdk_commands = true;        // /haystack/* on the DPDK telemetry socket
 };
 
+// IPFIX export to a collector (docs/ipfix.md). Off unless enabled.
+struct IpfixConfig {
+  bool enabled = false;
+  std::string host = "127.0.0.1";  // collector
+  uint16_t port = 4739;
+  bool tcp = false;                 // transport: udp | tcp
+  uint32_t mtu = 1500;              // UDP path MTU: no datagram exceeds it
+  uint32_t observation_domain = 0;  // resolved: configured, or derived from site_id
+  std::vector<flowtree::FeatureSet> feature_sets;  // resolved: default flowtree.feature_sets
+  std::vector<uint32_t> granularities;  // seconds; resolved: default the bin length
+  bool detections = true;               // IoT detection summaries (when IoT is on)
+  uint32_t template_refresh_seconds = 600;  // UDP (RFC 6728 default)
+  uint32_t options_refresh_seconds = 600;   // UDP
+  uint32_t queue_records = 1u << 18;        // bounded queue to the exporter thread
+  uint32_t reconnect_max_seconds = 30;      // TCP backoff cap (starts at 0.5 s, doubles)
+};
+
+// The default observation domain: FNV-1a 32 of the site id (never 0, reserved by RFC 7011).
+uint32_t observation_domain_for(const std::string& site_id);
+
 struct Config {
   std::string source_file;
   std::string site_id = "site1";
@@ -127,6 +147,7 @@ struct Config {
   DdosSettings ddos;
   IotConfig iot;
   TelemetryConfig telemetry;
+  IpfixConfig ipfix;
 };
 
 // Loads and validates a YAML file. Throws ConfigError.

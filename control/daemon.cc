@@ -27,6 +27,7 @@
 #include "control/ddos_detector.h"
 #include "control/flow_summaries.h"
 #include "control/iot_pipeline.h"
+#include "control/ipfix/exporter.h"
 #include "control/metrics.h"
 #include "control/telemetry_commands.h"
 #include "control/tree_store.h"
@@ -161,6 +162,7 @@ class Daemon {
   std::unique_ptr<IotPipeline> iot_;
   std::unique_ptr<HitlistRcu> hitlist_rcu_;
   std::unique_ptr<prom::HttpExporter> exporter_;
+  std::unique_ptr<ipfix::Exporter> ipfix_;
 };
 
 // Without -l/--lcores from the operator, haystackd passes `-l 0,<workers>` to EAL, where
@@ -254,6 +256,7 @@ std::vector<flowtree::FlowtreeConfig> Daemon::tree_configs(uint32_t worker) cons
 // Every completed site tree set: persisted, and bins checked for amplification attacks.
 void Daemon::on_site_trees(const SiteTrees& s) {
   if (store_) store_->write(s);
+  if (ipfix_) ipfix_->on_site_trees(s);
   if (ddos_ && s.seconds == cfg_.bin_seconds) {
     for (Alert& a : ddos_->check(s)) alerts_->emit(a);
   }
@@ -499,6 +502,7 @@ StatsSnapshot Daemon::snapshot() {
   snap.control = control_;
   snap.flow = summaries_->counters();
   if (store_) snap.store = store_->counters();
+  if (ipfix_) snap.ipfix = ipfix_->to_json();
   if (iot_) {
     snap.iot = iot_->summary();
     snap.iot["reloads"]["generations_retiring"] = hitlist_rcu_->retiring();
@@ -576,6 +580,10 @@ int Daemon::run() {
       store_ = std::make_unique<TreeStore>(cfg_.state_dir + "/flowtrees", cfg_.site_id);
     }
     if (cfg_.ddos.enabled) ddos_ = std::make_unique<DdosDetector>(cfg_);
+    if (cfg_.ipfix.enabled) {
+      ipfix_ = std::make_unique<ipfix::Exporter>(cfg_);
+      if (iot_) iot_->set_report_sink([this](const auto& r) { ipfix_->on_windows(r); });
+    }
     summaries_ = std::make_unique<FlowSummaries>(
         tree_configs(kSiteSeed), uint32_t(slots_.size()), cfg_.bin_seconds,
         cfg_.flowtree.rollup_seconds, [this](const SiteTrees& st) { on_site_trees(st); });
@@ -623,6 +631,7 @@ int Daemon::run() {
     for (uint32_t w = 0; w < slots_.size(); ++w) summaries_->worker_finished(w);
     summaries_->finish();
     if (iot_) iot_->finish();
+    if (ipfix_) ipfix_->stop();  // flushes, bounded in time; counts what it could not send
     check_drops(event_time_ns());
     for (auto& p : ports_) p->stop();
 

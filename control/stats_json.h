@@ -65,6 +65,7 @@ struct StatsSnapshot {
   FlowSummaryCounters flow;
   TreeStoreCounters store;
   nlohmann::ordered_json iot;  // IoT detection summary; null when IoT is off
+  nlohmann::ordered_json ipfix;  // IPFIX exporter counters; null when export is off
 };
 
 nlohmann::ordered_json stats_to_json(const StatsSnapshot& s);
