@@ -646,6 +646,9 @@ void parse_ipfix(const Reader& r, const Item& i, Config& c) {
                "queue_records", "reconnect_max"});
   IpfixConfig& x = c.ipfix;
   if (const Item* v = s.get("enabled")) x.enabled = get_bool(r, *v);
+  // Given lists replace the defaults; an empty feature_sets list exports no trees.
+  if (s.get("feature_sets")) x.feature_sets = {};
+  if (s.get("granularities")) x.granularities = {};
   if (const Item* v = s.get("collector")) parse_collector(r, *v, x);
   if (const Item* v = s.get("transport")) x.tcp = get_enum(r, *v, {"udp", "tcp"}) == 1;
   if (const Item* v = s.get("mtu")) x.mtu = static_cast<uint32_t>(get_uint(r, *v, 576, 65535));
@@ -874,9 +877,9 @@ Config parse_root(const Reader& r, const YAML::Node& doc) {
   if (const Item* i = m.get("ddos")) parse_ddos(r, *i, c);
   if (const Item* i = m.get("iot")) parse_iot(r, *i, c);
   if (const Item* i = m.get("telemetry")) parse_telemetry(r, *i, c);
+  c.ipfix.feature_sets = c.flowtree.feature_sets;
+  c.ipfix.granularities = {c.bin_seconds};
   if (const Item* i = m.get("ipfix")) parse_ipfix(r, *i, c);
-  if (c.ipfix.feature_sets.empty()) c.ipfix.feature_sets = c.flowtree.feature_sets;
-  if (c.ipfix.granularities.empty()) c.ipfix.granularities = {c.bin_seconds};
   if (c.ipfix.observation_domain == 0) c.ipfix.observation_domain = observation_domain_for(c.site_id);
 
   // Checks across sections.

@@ -109,8 +109,8 @@ struct IpfixConfig {
   bool tcp = false;                 // transport: udp | tcp
   uint32_t mtu = 1500;              // UDP path MTU: no datagram exceeds it
   uint32_t observation_domain = 0;  // resolved: configured, or derived from site_id
-  std::vector<flowtree::FeatureSet> feature_sets;  // resolved: default flowtree.feature_sets
-  std::vector<uint32_t> granularities;  // seconds; resolved: default the bin length
+  std::vector<flowtree::FeatureSet> feature_sets;  // default flowtree.feature_sets; [] = none
+  std::vector<uint32_t> granularities;  // seconds; default the bin length
   bool detections = true;               // IoT detection summaries (when IoT is on)
   uint32_t template_refresh_seconds = 600;  // UDP (RFC 6728 default)
   uint32_t options_refresh_seconds = 600;   // UDP

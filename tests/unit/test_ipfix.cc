@@ -98,17 +98,16 @@ BOOST_AUTO_TEST_CASE(header_and_template_set_bytes) {
   const auto msgs = mb.take();
   BOOST_REQUIRE_EQUAL(msgs.size(), 1u);
   const Bytes expect = {
-      0x00, 0x0a, 0x00, 0x30,  // version 10, length 48
+      0x00, 0x0a, 0x00, 0x28,  // version 10, length 40
       0x65, 0x53, 0xf1, 0x00,  // export time
       0x00, 0x00, 0x00, 0x00,  // sequence 0
       0x01, 0x02, 0x03, 0x04,  // observation domain
-      0x00, 0x02, 0x00, 0x20,  // template set, length 32
+      0x00, 0x02, 0x00, 0x18,  // template set, length 24 (field specs keep it aligned)
       0x01, 0x00, 0x00, 0x03,  // template 256, 3 fields
       0x00, 0x2c, 0x00, 0x04,  // sourceIPv4Prefix(44), 4
       0x00, 0x09, 0x00, 0x01,  // sourceIPv4PrefixLength(9), 1
       0x80, 0x01, 0x00, 0x01,  // enterprise bit | 1, length 1
       0x00, 0x00, 0x7e, 0xd9,  // PEN 32473
-      0x00, 0x00, 0x00, 0x00,  // padding to 4 bytes (28 -> 32)
   };
   BOOST_TEST(msgs[0].bytes == expect, boost::test_tools::per_element());
   BOOST_TEST(msgs[0].data_records == 0u);
@@ -123,6 +122,14 @@ BOOST_AUTO_TEST_CASE(options_template_bytes) {
                         0x00, 0x22, 0x00, 0x04,              // samplingInterval(34) 4
                         0x00, 0x23, 0x00, 0x01};             // samplingAlgorithm(35) 1
   BOOST_TEST(sampling_template().encode() == expect, boost::test_tools::per_element());
+  // In a message: 4 + 30 = 34 bytes of set, padded with two zero bytes to 36.
+  MessageBuilder mb(1, 1472);
+  mb.add_template(sampling_template());
+  const Bytes m = mb.take()[0].bytes;
+  BOOST_TEST(m.size() == 16u + 36u);
+  BOOST_TEST(rd16(m, 16) == 3);
+  BOOST_TEST(rd16(m, 18) == 36);
+  BOOST_TEST((m[50] == 0 && m[51] == 0));
   SamplingConfig s;
   s.method = SampleMethod::kCount;
   s.flow_rate = 100;
