@@ -1173,6 +1173,42 @@ def case_ipfix_detections_tcp(tmp):
           "records_exported == detections_written")
 
 
+def case_ipfix_tcp_reconnect(tmp):
+    """The collector drops the first connection: the exporter reconnects, starts a new
+    stream (templates first, sequence 0), and every record is received or counted."""
+    srv = socket.socket()
+    srv.bind(("127.0.0.1", 0))
+    srv.listen(2)
+    got = {"messages": [], "errors": []}
+
+    def serve():
+        first, _ = srv.accept()
+        first.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        first.close()  # reset
+        conn, _ = srv.accept()
+        with conn:
+            read_ipfix_stream(conn, got)
+        srv.close()
+
+    th = threading.Thread(target=serve, daemon=True)
+    th.start()
+    cfg = config_text(tmp, [("in0", f"net_pcap0,rx_pcap={SAMPLE}", 1)],
+                      extra=ipfix_extra(f"127.0.0.1:{srv.getsockname()[1]}", "tcp"))
+    r = run_haystackd(tmp, cfg)
+    check(r.rc == 0, "replay exits 0")
+    th.join(timeout=30)
+    x = r.stats["ipfix"]
+    print(json.dumps(x))
+    check(x["connects"] == 2, "reconnected once")
+    _, records, errors = decode_messages(got["messages"])
+    check(not got["errors"] and not errors, f"second stream: templates first, sequence from 0 {errors[:3]}")
+    flow = [rec for tid, rec in records if 256 <= tid < 384]
+    check(len(flow) == x["records_exported"], f"{len(flow)} records received == records_exported")
+    check(x["records_exported"] + x["dropped_unsent"] == x["records_queued"] ==
+          sum(len(own_nodes(d)) for d in minute_trees(tmp).values()),
+          f"exported + dropped_unsent ({x['dropped_unsent']}) == queued")
+
+
 def case_ipfix_dead_collector(tmp):
     """A closed TCP port: replay is not stalled, every packet counted, drops counted."""
     total, _ = pcap_counts(SAMPLE)
