@@ -56,6 +56,12 @@ std::string_view clock_name(ClockSource c) {
   return "?";
 }
 
+uint32_t observation_domain_for(const std::string& site_id) {
+  uint32_t h = 2166136261u;
+  for (unsigned char ch : site_id) h = (h ^ ch) * 16777619u;
+  return h == 0 ? 1 : h;
+}
+
 // ---------------------------------------------------------------------------------------
 // YAML reading helpers
 
@@ -633,6 +639,79 @@ void parse_telemetry(const Reader& r, const Item& i, Config& c) {
   if (const Item* v = s.get("dpdk_commands")) t.dpdk_commands = get_bool(r, *v);
 }
 
+// "host:port" or "[v6]:port"; the host is resolved when the exporter connects.
+void parse_collector(const Reader& r, const Item& v, IpfixConfig& x) {
+  const std::string a = get_string(r, v, "host:port, e.g. 192.0.2.10:4739");
+  const size_t colon = a.rfind(':');
+  std::string host = colon == std::string::npos ? "" : a.substr(0, colon);
+  if (host.size() > 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+  const std::string port = colon == std::string::npos ? "" : a.substr(colon + 1);
+  const std::optional<uint64_t> pn = parse_decimal(port);
+  const bool host_ok = !host.empty() && host.size() <= 253 &&
+                       host.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                                              "0123456789.-:") == std::string::npos;
+  if (!host_ok || !pn || *pn < 1 || *pn > 65535) {
+    r.fail(v, "expected host:port (IPv6 as [addr]:port, port 1..65535), got '" + a + "'");
+  }
+  x.host = host;
+  x.port = static_cast<uint16_t>(*pn);
+}
+
+void parse_ipfix(const Reader& r, const Item& i, Config& c) {
+  MapReader s(r, i,
+              {"enabled", "collector", "transport", "mtu", "observation_domain", "feature_sets",
+               "granularities", "detections", "template_refresh", "options_refresh",
+               "queue_records", "reconnect_max"});
+  IpfixConfig& x = c.ipfix;
+  if (const Item* v = s.get("enabled")) x.enabled = get_bool(r, *v);
+  // Given lists replace the defaults; an empty feature_sets list exports no trees.
+  if (s.get("feature_sets")) x.feature_sets = {};
+  if (s.get("granularities")) x.granularities = {};
+  if (const Item* v = s.get("collector")) parse_collector(r, *v, x);
+  if (const Item* v = s.get("transport")) x.tcp = get_enum(r, *v, {"udp", "tcp"}) == 1;
+  if (const Item* v = s.get("mtu")) x.mtu = static_cast<uint32_t>(get_uint(r, *v, 576, 65535));
+  if (const Item* v = s.get("observation_domain"))
+    x.observation_domain = static_cast<uint32_t>(get_uint(r, *v, 1, 0xffffffffu));
+  if (const Item* v = s.get("feature_sets")) {
+    for (const Item& e : list_items(r, *v, "feature sets such as SI, DP, FULL")) {
+      const std::string name = get_string(r, e, "a feature set name");
+      auto fs = flowtree::parse_feature_set(name);
+      const auto& have = c.flowtree.feature_sets;
+      if (!fs || std::find(have.begin(), have.end(), *fs) == have.end()) {
+        r.fail(e, "feature set \"" + name + "\" is not one of flowtree.feature_sets");
+      }
+      if (std::find(x.feature_sets.begin(), x.feature_sets.end(), *fs) != x.feature_sets.end()) {
+        r.fail(e, "feature set " + name + " is listed twice");
+      }
+      x.feature_sets.push_back(*fs);
+    }
+  }
+  if (const Item* v = s.get("granularities")) {
+    for (const Item& e : list_items(r, *v, "bin or roll-up lengths in seconds")) {
+      const uint32_t sec = static_cast<uint32_t>(get_uint(r, e, 1, 7 * 86400));
+      const auto& ru = c.flowtree.rollup_seconds;
+      if (sec != c.bin_seconds && std::find(ru.begin(), ru.end(), sec) == ru.end()) {
+        std::string have = std::to_string(c.bin_seconds);
+        for (uint32_t x2 : ru) have += ", " + std::to_string(x2);
+        r.fail(e, std::to_string(sec) + " s is neither the bin length nor a roll-up (have " +
+                      have + ")");
+      }
+      if (std::find(x.granularities.begin(), x.granularities.end(), sec) != x.granularities.end())
+        r.fail(e, std::to_string(sec) + " s is listed twice");
+      x.granularities.push_back(sec);
+    }
+  }
+  if (const Item* v = s.get("detections")) x.detections = get_bool(r, *v);
+  if (const Item* v = s.get("template_refresh"))
+    x.template_refresh_seconds = static_cast<uint32_t>(get_uint(r, *v, 1, 86400));
+  if (const Item* v = s.get("options_refresh"))
+    x.options_refresh_seconds = static_cast<uint32_t>(get_uint(r, *v, 1, 86400));
+  if (const Item* v = s.get("queue_records"))
+    x.queue_records = static_cast<uint32_t>(get_uint(r, *v, 1024, 1u << 26));
+  if (const Item* v = s.get("reconnect_max"))
+    x.reconnect_max_seconds = static_cast<uint32_t>(get_uint(r, *v, 1, 3600));
+}
+
 Config parse_root(const Reader& r, const YAML::Node& doc) {
   const Item root(doc, "", 0);
   if (!doc.IsNull() && !doc.IsMap()) {
@@ -642,7 +721,7 @@ Config parse_root(const Reader& r, const YAML::Node& doc) {
               {"site_id", "mode", "subscriber_prefixes", "subscriber_prefix_length", "ports",
                "workers", "mempool", "burst_size", "rings", "sampling", "bins", "clock",
                "state_dir", "alert_file", "log", "flowtree", "ddos", "iot", "telemetry",
-               "eui64"});
+               "eui64", "ipfix"});
   Config c;
 
   if (const Item* i = m.get("site_id")) {
@@ -818,6 +897,10 @@ Config parse_root(const Reader& r, const YAML::Node& doc) {
   if (const Item* i = m.get("iot")) parse_iot(r, *i, c);
   if (const Item* i = m.get("telemetry")) parse_telemetry(r, *i, c);
   if (const Item* i = m.get("eui64")) parse_eui64(r, *i, c);
+  c.ipfix.feature_sets = c.flowtree.feature_sets;
+  c.ipfix.granularities = {c.bin_seconds};
+  if (const Item* i = m.get("ipfix")) parse_ipfix(r, *i, c);
+  if (c.ipfix.observation_domain == 0) c.ipfix.observation_domain = observation_domain_for(c.site_id);
 
   // Checks across sections.
   if (c.mode == Mode::kIsp && c.subscriber_prefixes.empty()) {

@@ -114,6 +114,26 @@ struct TelemetryConfig {
   bool dpdk_commands = true;        // /haystack/* on the DPDK telemetry socket
 };
 
+// IPFIX export to a collector (docs/ipfix.md). Off unless enabled.
+struct IpfixConfig {
+  bool enabled = false;
+  std::string host = "127.0.0.1";  // collector
+  uint16_t port = 4739;
+  bool tcp = false;                 // transport: udp | tcp
+  uint32_t mtu = 1500;              // UDP path MTU: no datagram exceeds it
+  uint32_t observation_domain = 0;  // resolved: configured, or derived from site_id
+  std::vector<flowtree::FeatureSet> feature_sets;  // default flowtree.feature_sets; [] = none
+  std::vector<uint32_t> granularities;  // seconds; default the bin length
+  bool detections = true;               // IoT detection summaries (when IoT is on)
+  uint32_t template_refresh_seconds = 600;  // UDP (RFC 6728 default)
+  uint32_t options_refresh_seconds = 600;   // UDP
+  uint32_t queue_records = 1u << 18;        // bounded queue to the exporter thread
+  uint32_t reconnect_max_seconds = 30;      // TCP backoff cap (starts at 0.5 s, doubles)
+};
+
+// The default observation domain: FNV-1a 32 of the site id (never 0, reserved by RFC 7011).
+uint32_t observation_domain_for(const std::string& site_id);
+
 struct Config {
   std::string source_file;
   std::string site_id = "site1";
@@ -141,6 +161,7 @@ struct Config {
   IotConfig iot;
   TelemetryConfig telemetry;
   Eui64Config eui64;
+  IpfixConfig ipfix;
 };
 
 // Loads and validates a YAML file. Throws ConfigError.

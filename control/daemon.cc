@@ -28,6 +28,7 @@
 #include "control/flow_summaries.h"
 #include "control/eui64_pipeline.h"
 #include "control/iot_pipeline.h"
+#include "control/ipfix/exporter.h"
 #include "control/metrics.h"
 #include "control/telemetry_commands.h"
 #include "control/tree_store.h"
@@ -163,6 +164,7 @@ class Daemon {
   std::unique_ptr<HitlistRcu> hitlist_rcu_;
   std::unique_ptr<Eui64Pipeline> eui_;
   std::unique_ptr<prom::HttpExporter> exporter_;
+  std::unique_ptr<ipfix::Exporter> ipfix_;
 };
 
 // Without -l/--lcores from the operator, haystackd passes `-l 0,<workers>` to EAL, where
@@ -256,6 +258,7 @@ std::vector<flowtree::FlowtreeConfig> Daemon::tree_configs(uint32_t worker) cons
 // Every completed site tree set: persisted, and bins checked for amplification attacks.
 void Daemon::on_site_trees(const SiteTrees& s) {
   if (store_) store_->write(s);
+  if (ipfix_) ipfix_->on_site_trees(s);
   if (ddos_ && s.seconds == cfg_.bin_seconds) {
     for (Alert& a : ddos_->check(s)) alerts_->emit(a);
   }
@@ -514,6 +517,7 @@ StatsSnapshot Daemon::snapshot() {
   snap.control = control_;
   snap.flow = summaries_->counters();
   if (store_) snap.store = store_->counters();
+  if (ipfix_) snap.ipfix = ipfix_->to_json();
   if (iot_) {
     snap.iot = iot_->summary();
     snap.iot["reloads"]["generations_retiring"] = hitlist_rcu_->retiring();
@@ -593,6 +597,10 @@ int Daemon::run() {
       store_ = std::make_unique<TreeStore>(cfg_.state_dir + "/flowtrees", cfg_.site_id);
     }
     if (cfg_.ddos.enabled) ddos_ = std::make_unique<DdosDetector>(cfg_);
+    if (cfg_.ipfix.enabled) {
+      ipfix_ = std::make_unique<ipfix::Exporter>(cfg_);
+      if (iot_) iot_->set_report_sink([this](const auto& r) { ipfix_->on_windows(r); });
+    }
     summaries_ = std::make_unique<FlowSummaries>(
         tree_configs(kSiteSeed), uint32_t(slots_.size()), cfg_.bin_seconds,
         cfg_.flowtree.rollup_seconds, [this](const SiteTrees& st) { on_site_trees(st); });
@@ -641,6 +649,7 @@ int Daemon::run() {
     summaries_->finish();
     if (iot_) iot_->finish();
     if (eui_) eui_->finish();
+    if (ipfix_) ipfix_->stop();  // flushes, bounded in time; counts what it could not send
     check_drops(event_time_ns());
     for (auto& p : ports_) p->stop();
 

@@ -137,6 +137,7 @@ void IotPipeline::finish() {
 
 void IotPipeline::report(const std::vector<detection::WindowReport>& reports) {
   using ojson = nlohmann::ordered_json;
+  if (report_sink_ && !reports.empty()) report_sink_(reports);
   for (const auto& w : reports) {
     ++windows_closed_;
     const std::string kind(detection::window_kind_name(w.kind));

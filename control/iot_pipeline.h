@@ -8,6 +8,7 @@
 
 #include <cstdint>
 #include <fstream>
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -50,6 +51,9 @@ class IotPipeline {
   void advance(uint64_t now_ns);
   void finish();
   nlohmann::ordered_json summary() const;
+  // Also hands every batch of closed windows to `sink` (the IPFIX exporter).
+  using ReportSink = std::function<void(const std::vector<detection::WindowReport>&)>;
+  void set_report_sink(ReportSink sink) { report_sink_ = std::move(sink); }
 
  private:
   void report(const std::vector<detection::WindowReport>& reports);
@@ -76,7 +80,8 @@ class IotPipeline {
   // service key -> lines detected in the last closed daily window
   std::map<std::string, std::pair<uint64_t, uint64_t>> last_day_counts_;
   uint64_t last_day_start_ = 0;
-  std::string stale_day_alerted_;  // the last day a hitlist_stale alert was written for
+  std::string stale_day_alerted_;
+  ReportSink report_sink_;  // the last day a hitlist_stale alert was written for
 };
 
 }  // namespace haystack

@@ -153,6 +153,22 @@ std::vector<Family> metrics_from(const StatsSnapshot& s, const prom::ExporterCou
     out.push_back(single("haystack_iot_late_bins_total", "evidence bins that arrived after their window closed",
                          double(top("late_bins"))));
   }
+  if (!s.ipfix.is_null()) {
+    auto v = [&](const char* k) { return double(s.ipfix[k].get<uint64_t>()); };
+    out.push_back(single("haystack_ipfix_records_exported_total", "IPFIX data records sent",
+                         v("records_exported")));
+    Family d = family("haystack_ipfix_records_dropped_total", "IPFIX records not sent, by reason");
+    d.samples.push_back(Sample{{{"reason", "queue_full"}}, v("dropped_queue_full")});
+    d.samples.push_back(Sample{{{"reason", "unsent"}}, v("dropped_unsent")});
+    out.push_back(std::move(d));
+    out.push_back(single("haystack_ipfix_messages_total", "IPFIX messages sent", v("messages")));
+    out.push_back(single("haystack_ipfix_send_errors_total", "IPFIX messages that failed to send",
+                         v("send_errors")));
+    out.push_back(single("haystack_ipfix_connect_failures_total",
+                         "failed connection attempts to the collector", v("connect_failures")));
+    out.push_back(single("haystack_ipfix_queue_records", "records waiting for the exporter thread",
+                         v("queue_records"), Type::kGauge));
+  }
   out.push_back(single("haystack_metrics_scrapes_total", "successful scrapes of this endpoint",
                        double(http.scrapes)));
   out.push_back(single("haystack_metrics_bad_requests_total", "HTTP requests answered with 4xx",

@@ -139,6 +139,7 @@ ojson stats_to_json(const StatsSnapshot& s) {
                       {"tree_write_errors", s.store.write_errors}};
   if (!s.iot.is_null()) doc["iot"] = s.iot;
   if (!s.eui64.is_null()) doc["eui64"] = s.eui64;
+  if (!s.ipfix.is_null()) doc["ipfix"] = s.ipfix;
   doc["control"] = {{"bins_received", s.control.bins_received},
                     {"bins_evicted", s.control.bins_evicted},
                     {"alerts_emitted", s.control.alerts_emitted},

@@ -66,6 +66,7 @@ struct StatsSnapshot {
   TreeStoreCounters store;
   nlohmann::ordered_json iot;  // IoT detection summary; null when IoT is off
   nlohmann::ordered_json eui64;  // EUI-64 exposure summary; null when off
+  nlohmann::ordered_json ipfix;  // IPFIX exporter counters; null when export is off
 };
 
 nlohmann::ordered_json stats_to_json(const StatsSnapshot& s);

@@ -5,6 +5,7 @@ Environment (set by meson): HAYSTACKD, HAYSTACK_PCAP_SPLIT, HAYSTACK_TEST_DATA.
 Each case prints what it checks and exits non-zero on the first failure.
 """
 import ipaddress
+import calendar
 import json
 import shutil
 import os
@@ -1061,6 +1062,309 @@ def case_bad_nonexistent_cpu(tmp):
 def case_bad_too_few_queues(tmp):
     cfg = config_text(tmp, [("in0", f"net_pcap0,rx_pcap={SAMPLE}", 1)], workers=[1, 2])
     expect_config_error(tmp, cfg, "workers", eal_extra=["--lcores", "0@0,1@1,2@1"])
+
+
+# ----------------------------------------------------------------------------- IPFIX
+
+def ipfix_extra(collector, transport="udp", feature_sets="[SI]", more=""):
+    return SMALL_TREES + f"""ipfix:
+  enabled: true
+  collector: {collector}
+  transport: {transport}
+  feature_sets: {feature_sets}
+  granularities: [60]
+{more}"""
+
+
+def minute_trees(tmp, fs="SI"):
+    """(period label -> dump) of the 1-minute trees haystackd wrote."""
+    base = os.path.join(tmp, "state", "flowtrees", "test-site", "1m")
+    return {p: flowtree("dump", os.path.join(base, p, fs + ".ftr")) for p in sorted(os.listdir(base))}
+
+
+def own_nodes(dump):
+    """Nodes with a non-zero comp_pop: what the exporter sends."""
+    return [n for n in dump["nodes"] if any(n["comp_pop"][k] for k in ("packets", "bytes", "flows"))]
+
+
+def free_udp_port():
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def udp_listening(port):
+    with open("/proc/net/udp") as f:
+        return any(l.split()[1] == f"0100007F:{port:04X}" for l in f.readlines()[1:])
+
+
+def case_ipfix_nfcapd_udp(tmp):
+    """Real collector: Debian's nfcapd on loopback decodes every record; totals are exact."""
+    port, flows = free_udp_port(), os.path.join(tmp, "nfcapd")
+    os.makedirs(flows)
+    nfcapd = subprocess.Popen(["nfcapd", "-b", "127.0.0.1", "-p", str(port), "-w", flows],
+                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        wait_for(lambda: udp_listening(port), "nfcapd listening")
+        cfg = config_text(tmp, [("in0", f"net_pcap0,rx_pcap={SAMPLE}", 1)],
+                          extra=ipfix_extra(f"127.0.0.1:{port}", more="  template_refresh: 1\n"))
+        r = run_haystackd(tmp, cfg)
+        check(r.rc == 0, "replay with IPFIX export exits 0")
+        time.sleep(0.5)  # let nfcapd read its socket dry
+    finally:
+        nfcapd.send_signal(signal.SIGTERM)
+        log = nfcapd.communicate(timeout=30)[0]
+    print(log[-2000:])
+    x = r.stats["ipfix"]
+    trees = minute_trees(tmp)
+    want_records = sum(len(own_nodes(d)) for d in trees.values())
+    check(x["records_exported"] == want_records == x["records_queued"] and want_records > 0,
+          f"every SI node with counts of its own exported ({want_records} records)")
+    check(x["dropped_queue_full"] == 0 and x["dropped_unsent"] == 0 and x["send_errors"] == 0,
+          "nothing dropped")
+    check(x["template_sends"] >= 2, f"templates refreshed every second ({x['template_sends']} sends)")
+    env = dict(os.environ, TZ="UTC")
+    out = subprocess.run(["nfdump", "-R", flows, "-o", "csv"], capture_output=True,
+                         text=True, env=env, check=True).stdout.splitlines()
+    head = out[0].split(",")
+    check(head[:1] == ["ts"] and "ipkt" in head and "ibyt" in head, f"nfdump csv header {head[:13]}")
+    end = out.index("Summary")
+    rows = [dict(zip(head, l.split(","))) for l in out[1:end]]
+    summary = dict(zip(out[end + 1].split(","), out[end + 2].split(",")))
+    check(len(rows) == want_records, f"nfdump decoded every record ({len(rows)} of {want_records})")
+    per_bin = {}
+    for row in rows:
+        key = time.strftime("%Y%m%dT%H%M%SZ", time.strptime(row["ts"].split(".")[0], "%Y-%m-%d %H:%M:%S"))
+        pk, by = per_bin.get(key, (0, 0))
+        per_bin[key] = (pk + int(row["ipkt"]), by + int(row["ibyt"]))
+    ftr = {p: (d["total"]["packets"], d["total"]["bytes"]) for p, d in trees.items()
+           if d["total"]["packets"] or d["total"]["bytes"]}  # an empty bin has no records
+    check(per_bin == ftr, f"per-bin packets/bytes in nfdump equal the 1-minute .ftr totals {ftr}")
+    want_flows = sum(d["total"]["flows"] for d in trees.values())
+    check(int(summary["flows"]) == want_flows, f"nfdump's flow total (deltaFlowCount) == {want_flows}")
+    total_pk = sum(p for p, _ in ftr.values())
+    check(total_pk == r.stats["totals"]["sampled_flow"] == sum(b["sampled_flow"] for b in r.stats["bins"]),
+          f"and the stats document's sampled packets ({total_pk})")
+    info = subprocess.run(["nfdump", "-R", flows, "-I"], capture_output=True, text=True).stdout
+    seqf = [l for l in info.splitlines() if "Sequence" in l]
+    print("\n".join(seqf))
+    check(all(l.split(":")[1].strip() == "0" for l in seqf) and seqf, "no sequence failures in nfcapd")
+
+
+def read_ipfix_stream(conn, out):
+    """Collects IPFIX messages from a TCP stream, checking framing as it goes."""
+    buf = b""
+    while True:
+        chunk = conn.recv(65536)
+        if not chunk:
+            break
+        buf += chunk
+        while len(buf) >= 16:
+            ver, length = struct.unpack(">HH", buf[:4])
+            if ver != 10 or length < 16:
+                out["errors"].append(f"bad header version {ver} length {length}")
+                return
+            if len(buf) < length:
+                break
+            out["messages"].append(buf[:length])
+            buf = buf[length:]
+    if buf:
+        out["errors"].append(f"{len(buf)} trailing bytes: message cut")
+
+
+def decode_messages(msgs):
+    """Templates (id -> field lengths), (template id, record) list and framing errors."""
+    templates, records, errors, seq = {}, [], [], 0
+
+    def record_end(m, p, lengths):
+        for ln in lengths:
+            if ln == 0xFFFF:
+                ln, p = m[p], p + 1
+                if ln == 255:
+                    ln, p = struct.unpack(">H", m[p:p + 2])[0], p + 2
+            p += ln
+        return p
+
+    for m in msgs:
+        if struct.unpack(">I", m[8:12])[0] != seq:
+            errors.append(f"sequence {struct.unpack('>I', m[8:12])[0]} != {seq}")
+        off = 16
+        while off < len(m):
+            sid, slen = struct.unpack(">HH", m[off:off + 4])
+            if slen < 4 or off + slen > len(m) or slen % 4:
+                errors.append(f"bad set length {slen}")
+                break
+            p, end = off + 4, off + slen
+            if sid in (2, 3):
+                while end - p >= 4:
+                    tid, n = struct.unpack(">HH", m[p:p + 4])
+                    p += 6 if sid == 3 else 4
+                    lengths = []
+                    for _ in range(n):
+                        fid, flen = struct.unpack(">HH", m[p:p + 4])
+                        p += 8 if fid & 0x8000 else 4
+                        lengths.append(flen)
+                    templates[tid] = lengths
+            else:
+                if sid not in templates:
+                    errors.append(f"data set {sid} before its template")
+                    break
+                least = sum(1 if ln == 0xFFFF else ln for ln in templates[sid])
+                while end - p >= least:
+                    q = record_end(m, p, templates[sid])
+                    records.append((sid, m[p:q]))
+                    p, seq = q, seq + 1
+                if any(m[p:end]):
+                    errors.append("non-zero padding")
+            off = end
+    return templates, records, errors
+
+
+def tcp_collector():
+    """A TCP socket server on a free port that keeps every IPFIX message it receives."""
+    srv = socket.socket()
+    srv.bind(("127.0.0.1", 0))
+    srv.listen(1)
+    got = {"messages": [], "errors": []}
+
+    def serve():
+        conn, _ = srv.accept()
+        with conn:
+            read_ipfix_stream(conn, got)
+        srv.close()
+
+    th = threading.Thread(target=serve, daemon=True)
+    th.start()
+    return srv.getsockname()[1], th, got
+
+
+def case_ipfix_tcp_framing(tmp):
+    """TCP (nfcapd 1.7.1 has no TCP listener): a socket server checks the stream framing."""
+    port, th, got = tcp_collector()
+    cfg = config_text(tmp, [("in0", f"net_pcap0,rx_pcap={SAMPLE}", 1)],
+                      extra=ipfix_extra(f"127.0.0.1:{port}", "tcp", "[SI, FULL]"))
+    r = run_haystackd(tmp, cfg)
+    check(r.rc == 0, "replay with IPFIX over TCP exits 0")
+    th.join(timeout=30)
+    check(not got["errors"], f"stream framing intact {got['errors']}")
+    templates, records, errors = decode_messages(got["messages"])
+    check(not errors, f"sets, templates before data and sequence numbers check out {errors[:3]}")
+    check(401 in templates and 257 in templates, "options template 401 and flow templates sent")
+    flow = [rec for tid, rec in records if 256 <= tid < 384]
+    x = r.stats["ipfix"]
+    si, full = minute_trees(tmp, "SI"), minute_trees(tmp, "FULL")
+    want = sum(len(own_nodes(d)) for d in list(si.values()) + list(full.values()))
+    check(len(flow) == x["records_exported"] == want, f"{want} flow records received")
+    check(len(records) - len(flow) == 2, "two sampling options records (flow, IoT selectors)")
+    for fs, trees in ((0, si), (10, full)):
+        recs = [rec for rec in flow if rec[24] == fs]  # after the four time fields
+        pk = sum(struct.unpack(">Q", rec[-24:-16])[0] for rec in recs)
+        by = sum(struct.unpack(">Q", rec[-16:-8])[0] for rec in recs)
+        want_pk = sum(d["total"]["packets"] for d in trees.values())
+        want_by = sum(d["total"]["bytes"] for d in trees.values())
+        check((pk, by) == (want_pk, want_by), f"feature set {fs}: packets/bytes {pk}/{by} exact")
+    check(max(len(m) for m in got["messages"]) <= 65535, "messages within 65535 bytes")
+
+
+def case_ipfix_detections_tcp(tmp):
+    """IoT detections of closed windows under enterprise template 400 equal detections.jsonl."""
+    port, th, got = tcp_collector()
+    cfg = iot_config(tmp, [("tap", f"net_pcap0,rx_pcap={IOT_LINES}", 1)], EXAMPLE_HITLIST)
+    cfg += f"ipfix:\n  enabled: true\n  collector: 127.0.0.1:{port}\n  transport: tcp\n" \
+           "  feature_sets: []\n"
+    r = run_haystackd(tmp, cfg)
+    check(r.rc == 0, "IoT replay with IPFIX detections exits 0")
+    th.join(timeout=30)
+    templates, records, errors = decode_messages(got["messages"])
+    check(not got["errors"] and not errors, f"framing and sequence numbers {errors[:3]}")
+    check(sorted(templates) == [400, 401], f"only the detection and options templates {sorted(templates)}")
+    got_det = []
+    for tid, rec in records:
+        if tid != 400:
+            continue
+        start, end, kind = struct.unpack(">IIB", rec[:9])
+        p = 9
+        strs = []
+        for _ in range(2):
+            n = rec[p]
+            strs.append(rec[p + 1:p + 1 + n].decode())
+            p += 1 + n
+        level, contacted, required, total, hours, active, pk, by = struct.unpack(">BIIIIBQQ", rec[p:])
+        got_det.append((["hour", "day"][kind], start, strs[0], strs[1], active == 1, hours, pk, by))
+    want = []
+    for line in detection_lines(tmp):
+        d = json.loads(line)
+        start = calendar.timegm(time.strptime(d["window_start"][:19], "%Y-%m-%dT%H:%M:%S"))
+        want.append((d["window"], start, d["line"], d["service"], d["active"], d["active_hours"],
+                     d["packets"], d["bytes"]))
+    check(len(want) > 0 and sorted(got_det) == sorted(want),
+          f"{len(got_det)} detection records equal detections.jsonl ({len(want)})")
+    check(r.stats["ipfix"]["records_exported"] == len(want) == r.stats["iot"]["detections_written"],
+          "records_exported == detections_written")
+
+
+def case_ipfix_tcp_reconnect(tmp):
+    """The collector drops the first connection: the exporter reconnects, starts a new
+    stream (templates first, sequence 0), and every record is received or counted."""
+    srv = socket.socket()
+    srv.bind(("127.0.0.1", 0))
+    srv.listen(2)
+    got = {"messages": [], "errors": []}
+
+    def serve():
+        first, _ = srv.accept()
+        first.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        first.close()  # reset
+        conn, _ = srv.accept()
+        with conn:
+            read_ipfix_stream(conn, got)
+        srv.close()
+
+    th = threading.Thread(target=serve, daemon=True)
+    th.start()
+    cfg = config_text(tmp, [("in0", f"net_pcap0,rx_pcap={SAMPLE}", 1)],
+                      extra=ipfix_extra(f"127.0.0.1:{srv.getsockname()[1]}", "tcp"))
+    r = run_haystackd(tmp, cfg)
+    check(r.rc == 0, "replay exits 0")
+    th.join(timeout=30)
+    x = r.stats["ipfix"]
+    print(json.dumps(x))
+    check(x["connects"] == 2, "reconnected once")
+    _, records, errors = decode_messages(got["messages"])
+    check(not got["errors"] and not errors, f"second stream: templates first, sequence from 0 {errors[:3]}")
+    flow = [rec for tid, rec in records if 256 <= tid < 384]
+    check(len(flow) == x["records_exported"], f"{len(flow)} records received == records_exported")
+    check(x["records_exported"] + x["dropped_unsent"] == x["records_queued"] ==
+          sum(len(own_nodes(d)) for d in minute_trees(tmp).values()),
+          f"exported + dropped_unsent ({x['dropped_unsent']}) == queued")
+
+
+def case_ipfix_dead_collector(tmp):
+    """A closed TCP port: replay is not stalled, every packet counted, drops counted."""
+    total, _ = pcap_counts(SAMPLE)
+    port = free_port()  # nothing listens there: connect is refused
+    cfg = config_text(tmp, [("in0", f"net_pcap0,rx_pcap={SAMPLE}", 1)],
+                      extra=ipfix_extra(f"127.0.0.1:{port}", "tcp", "[SI, DI, SP, DP, SIDP, FULL]",
+                                        "  queue_records: 1024\n"))
+    t0 = time.monotonic()
+    r = run_haystackd(tmp, cfg)
+    took = time.monotonic() - t0
+    check(r.rc == 0, f"replay exits 0 with a dead collector ({took:.1f} s)")
+    t = counters(r.stats)
+    check(t["rx_packets"] == total and sum(b["packets"] for b in r.stats["bins"]) == total,
+          f"every packet counted ({total})")
+    check(t["bin_ring_full"] == 0, "workers never waited on a full bin ring")
+    x = r.stats["ipfix"]
+    print(json.dumps(x))
+    check(x["records_exported"] == 0 and x["messages"] == 0 and x["connects"] == 0, "nothing sent")
+    check(x["connect_failures"] >= 1, "connection failures counted")
+    check(x["dropped_queue_full"] > 0, "queue bound hit and counted")
+    check(x["dropped_unsent"] == x["records_queued"] > 0, "queued records counted as unsent at stop")
+    nodes = sum(len(own_nodes(d)) for fs in ("SI", "DI", "SP", "DP", "SIDP", "FULL")
+                for d in minute_trees(tmp, fs).values())
+    check(x["records_queued"] + x["dropped_queue_full"] == nodes,
+          f"every record offered is accounted for ({nodes})")
+    check(took < 60, "no stall")
 
 
 def main():
