@@ -221,10 +221,10 @@ std::string describe_failure(const std::string& fqdn, const DomainVerdict& d,
 BuildResult build(const Catalog& c, const std::vector<std::vector<DnsRecord>>& dns,
                   const PublicSuffixList& psl, const BuildOptions& opt) {
   if (!valid_date(opt.date))
-    throw HitlistError("", 0, "option.date", "'" + opt.date + "' is not YYYY-MM-DD");
+    throw HitlistError("options", 0, "option.date", "'" + opt.date + "' is not YYYY-MM-DD");
   if (opt.window_days < 1 || opt.window_days > 3660)
-    throw HitlistError("", 0, "option.window_days", "must be 1..3660");
-  if (opt.min_primary < 1) throw HitlistError("", 0, "option.min_primary", "must be >= 1");
+    throw HitlistError("options", 0, "option.window_days", "must be 1..3660");
+  if (opt.min_primary < 1) throw HitlistError("options", 0, "option.min_primary", "must be >= 1");
   BuildResult r;
   r.opt = opt;
   const int64_t day = days_from_date(opt.date);

@@ -45,14 +45,18 @@ int main(int argc, char** argv) {
   bool icann_only = false;
   b->add_option("--catalog", catalog, "device catalog (catalog 1 format)")->required();
   b->add_option("--dns", dns, "DNS observations (dns 1 format); repeatable")->required();
-  b->add_option("--date", opt.date, "UTC date the bundle is valid for, YYYY-MM-DD")->required();
+  b->add_option("--date", opt.date, "UTC date the bundle is valid for, YYYY-MM-DD")
+      ->required()
+      ->check([](const std::string& d) { return valid_date(d) ? "" : "not a YYYY-MM-DD date"; });
   b->add_option("--out", out, "bundle to write")->required();
   b->add_option("--report", report, "human-readable report to write")->required();
   b->add_option("--window-days", opt.window_days,
                 "DNS records seen in the N days ending on --date count")
+      ->check(CLI::Range(1, 3660))
       ->capture_default_str();
   b->add_option("--min-primary", opt.min_primary,
                 "dedicated primary domains a service needs to be kept")
+      ->check(CLI::Range(1, 1000000))
       ->capture_default_str();
   b->add_option("--psl", psl_path, "public suffix list")->capture_default_str();
   b->add_flag("--psl-icann-only", icann_only, "ignore the PSL's private section");

@@ -2,11 +2,10 @@
 #include "signatures/psl.h"
 
 #include <cstdint>
-#include <fstream>
-#include <sstream>
 #include <vector>
 
 #include "signatures/hitlist_loader.h"
+#include "signatures/text_records.h"
 
 namespace haystack::hitlist {
 namespace {
@@ -107,11 +106,7 @@ bool to_ascii_name(std::string_view utf8, std::string& out) {
 }
 
 PublicSuffixList PublicSuffixList::load(const std::string& path, bool icann_only) {
-  std::ifstream f(path, std::ios::binary);
-  if (!f) throw HitlistError(path, 0, "file", "cannot open");
-  std::ostringstream ss;
-  ss << f.rdbuf();
-  return parse(ss.str(), path, icann_only);
+  return parse(read_text_file(path), path, icann_only);
 }
 
 PublicSuffixList PublicSuffixList::parse(std::string_view text, const std::string& name,
