@@ -155,6 +155,55 @@ def is_ip(s):
         return False
 
 
+def read_destination_parties(catalog_dir, names, dropped, generic=None):
+    """Steps 1-2 over the BehavIoT destination-party CSVs of the devices in DEVICES.
+    Returns {fqdn: {'devices': set, 'primary': bool, 'protos': set}}; counts skipped rows
+    in `dropped`. If `generic` is a set, (device, domain, proto) of the rows dropped as not
+    IoT-specific (DNS/NTP protocol, party 3) are added to it
+    (scripts/catalog-from-behaviot.py writes them as generic catalog lines)."""
+    names = sorted(names)
+    # domain -> {'devices': set, 'primary': bool, 'protos': set}
+    doms = {}
+    for fn in sorted(os.listdir(catalog_dir)):
+        dev = fn[:-4]
+        if not fn.endswith('.csv') or dev not in DEVICES:
+            continue
+        with open(os.path.join(catalog_dir, fn), newline='') as f:
+            for row in csv.DictReader(f):
+                proto = row['protocol'].strip().upper()
+                dom = row['domain'].strip().lower().rstrip('.')
+                party = row['party'].strip()
+                if proto not in ('TCP', 'UDP'):
+                    dropped['dns/ntp/other protocol'] += 1
+                    if generic is not None:
+                        generic.add((dev, dom, proto))
+                    continue
+                if party not in ('1', '2'):
+                    dropped['generic (party 3)'] += 1
+                    if generic is not None:
+                        generic.add((dev, dom, proto))
+                    continue
+                if is_ip(dom) or MAC_RE.match(dom):
+                    dropped['address literal'] += 1
+                    continue
+                if dom.startswith('*.'):
+                    suffix = dom[2:]
+                    if any(suffix == g or suffix.endswith('.' + g) for g in GENERIC_SUFFIXES):
+                        dropped['generic wildcard'] += 1
+                        continue
+                    concrete = [n for n in names if n.endswith('.' + suffix)][:MAX_EXPANSION]
+                    if not concrete:
+                        dropped['wildcard without passive-DNS names'] += 1
+                else:
+                    concrete = [dom]
+                for c in concrete:
+                    d = doms.setdefault(c, {'devices': set(), 'primary': False, 'protos': set()})
+                    d['devices'].add(dev)
+                    d['primary'] |= party == '1'
+                    d['protos'].add(proto)
+    return doms
+
+
 def read_extra_endpoints(path, known):
     """Parse the supplementary endpoint file: [(line, ip, proto, port, [fqdn...])].
     `known`: the bundle's domains. Exits with file:line: message on any error."""
@@ -236,42 +285,8 @@ def main():
                 pdns[name].add(ipaddress.ip_address(addr))
     names = sorted(pdns)
 
-    # domain -> {'devices': set, 'primary': bool, 'protos': set}
-    doms = {}
     dropped = collections.Counter()
-    for fn in sorted(os.listdir(args.catalog)):
-        dev = fn[:-4]
-        if not fn.endswith('.csv') or dev not in DEVICES:
-            continue
-        with open(os.path.join(args.catalog, fn), newline='') as f:
-            for row in csv.DictReader(f):
-                proto = row['protocol'].strip().upper()
-                dom = row['domain'].strip().lower().rstrip('.')
-                party = row['party'].strip()
-                if proto not in ('TCP', 'UDP'):
-                    dropped['dns/ntp/other protocol'] += 1
-                    continue
-                if party not in ('1', '2'):
-                    dropped['generic (party 3)'] += 1
-                    continue
-                if is_ip(dom) or MAC_RE.match(dom):
-                    dropped['address literal'] += 1
-                    continue
-                if dom.startswith('*.'):
-                    suffix = dom[2:]
-                    if any(suffix == g or suffix.endswith('.' + g) for g in GENERIC_SUFFIXES):
-                        dropped['generic wildcard'] += 1
-                        continue
-                    concrete = [n for n in names if n.endswith('.' + suffix)][:MAX_EXPANSION]
-                    if not concrete:
-                        dropped['wildcard without passive-DNS names'] += 1
-                else:
-                    concrete = [dom]
-                for c in concrete:
-                    d = doms.setdefault(c, {'devices': set(), 'primary': False, 'protos': set()})
-                    d['devices'].add(dev)
-                    d['primary'] |= party == '1'
-                    d['protos'].add(proto)
+    doms = read_destination_parties(args.catalog, names, dropped)
 
     # Assign domains to services.
     svc_domains = collections.defaultdict(dict)  # service -> {fqdn: role}
