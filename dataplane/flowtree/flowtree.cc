@@ -353,7 +353,7 @@ void Flowtree::compress_to(uint32_t target) {
   if (size_ <= target) return;
   if (cfg_.compress_mode == FlowtreeConfig::Compress::kThreshold) {
     mark_threshold(target);
-    remove_marked();
+    remove_marked(/*order_ready=*/true);
     return;
   }
   const bool agg = cfg_.compress_mode == FlowtreeConfig::Compress::kAggregate;
@@ -428,13 +428,12 @@ void Flowtree::aggregate_marked() {
 }
 
 void Flowtree::mark_threshold(uint32_t target) {
-  stats();
+  stats();  // also leaves the depth order in by_depth_ (reused by remove_marked)
   const size_t n = size_;
   const Metric r = cfg_.rank;
   // Depth order (leaves first, root last) puts every node before its tree parent, so one
   // forward pass over compact arrays accumulates the mass of removed nodes upwards.
-  uint32_t* ord = by_depth_.data();
-  depth_order(ord);
+  const uint32_t* ord = by_depth_.data();
   uint32_t* pos = scratch_.data();
   for (size_t j = 0; j < n; ++j) pos[ord[j]] = uint32_t(j);
   uint32_t* up = scratch2_.data();  // position of the tree parent
@@ -482,8 +481,9 @@ void Flowtree::mark_threshold(uint32_t target) {
     std::memcpy(acc, val, n * sizeof(int64_t));
     size_t kept = 1;
     for (size_t j = 0; j + 1 < n; ++j) {
-      if (keep[j] || acc[j] >= thr) ++kept;
-      else acc[up[j]] += acc[j];
+      const bool k = keep[j] | (acc[j] >= thr);
+      kept += k;
+      acc[up[j]] += k ? 0 : acc[j];
     }
     return kept;
   };
@@ -493,12 +493,12 @@ void Flowtree::mark_threshold(uint32_t target) {
   const size_t room = target > 1 + reserved ? target - 1 - reserved : 0;
   int64_t lo = 0, hi = room > 0 ? total / int64_t(room) + 1 : std::numeric_limits<int64_t>::max();
 
-  // Bisection in log space, to within 1/32 of T (not further: each probe is a pass over
-  // all nodes, and a slightly larger T only removes a little more). Deterministic: the
-  // probes depend on the tree alone.
+  // Bisection in log space, to within 1/16 of T (not further: each probe is a pass over
+  // all nodes, and a slightly larger T only removes a little more, which also makes the
+  // next compress come later). Deterministic: the probes depend on the tree alone.
   if (hi > 1 && survivors(1) > target) {
     lo = 1;
-    while (hi - lo > 1 && hi - lo > hi / 32) {
+    while (hi - lo > 1 && hi - lo > hi / 16) {
       const int64_t mid = std::clamp<int64_t>(int64_t(std::sqrt(double(lo) * double(hi))), lo + 1, hi - 1);
       (survivors(mid) <= target ? hi : lo) = mid;
     }
@@ -594,13 +594,13 @@ void Flowtree::compress(int64_t thresh_comp_pop, int64_t thresh_pop) {
   if (any) remove_marked();
 }
 
-void Flowtree::remove_marked() {
+void Flowtree::remove_marked(bool order_ready) {
   sync_links();
   const bool had_stats = stats_valid_;
   const uint32_t n = uint32_t(size_);
   mark_[kRoot] = 0;
   uint32_t* ord = by_depth_.data();
-  depth_order(ord);
+  if (!order_ready) depth_order(ord);
   uint32_t* remap = scratch2_.data();
   // 1. Top-down (descending depth; ord[n - 1] is the root), so a removed node's parent is
   //    already a survivor: hand it the comp_pop (the pop of every survivor is unchanged)

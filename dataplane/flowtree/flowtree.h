@@ -261,7 +261,8 @@ class Flowtree {
   // list is spliced into its place in its parent's list (so the pre-order of survivors is
   // unchanged) and the last survivors move into the holes. O(size) for a few cheap
   // passes plus O(removed) index deletions and moves; no tree walk, no index rebuild.
-  void remove_marked();
+  // order_ready: by_depth_ already holds depth_order() of the current nodes.
+  void remove_marked(bool order_ready = false);
   // Marks the `need` candidates (hash tag << 32 | node) with the smallest (tag, key).
   void select_by_hash(uint64_t* cand, size_t nc, size_t need);
   // Marks the size() - target lightest non-root nodes kRemove (compress_to's order).
