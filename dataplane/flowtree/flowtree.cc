@@ -248,14 +248,20 @@ uint32_t Flowtree::nearest(const FlowKey& key) const {
 }
 
 void Flowtree::relink_dirty() const {
-  // Parents are processed in the order they became dirty, so a parent comes before the
-  // intermediates inserted below it and nested chains cascade downwards. A child can only
-  // move to a node inserted below its parent since the last sync, so only the depths in
-  // the parent's dmask_ need probing (nearest first).
+  // Every node inserted since the last sync set its depth's bit in its insertion parent's
+  // dmask_. A child c of a dirty parent a must move to its nearest existing ancestor,
+  // which is either a or a node inserted since the last sync (before it, c's parent was
+  // the nearest node), i.e. at a depth of the union of all pending dmask_ bits, between
+  // c and a. Probing exactly those depths (nearest first) moves c straight to its final
+  // parent, whatever order the parents are processed in. (Probing only a's own bits
+  // misses a node inserted below another new node, e.g. a /25 inserted under a /21 before
+  // a /23 was inserted between them and c, if the /23's parent was processed first.)
+  uint64_t all = 0;
+  for (uint32_t a : dirty_) all |= dmask_[a];
   for (uint32_t a : dirty_) {
     mark_[a] &= uint8_t(~kDirty);
-    const uint64_t levels = dmask_[a];
     dmask_[a] = 0;
+    const uint64_t levels = all & ((1ull << depth_[a]) - 1);
     uint32_t prev = kNone;
     for (uint32_t c = links_[a].first_child; c != kNone;) {
       const uint32_t next = links_[c].next_sibling;
