@@ -164,9 +164,11 @@ class Flowtree {
   // only on keys and counts, never on node indices.
   //  - kThreshold: bottom-up, every node's accumulated mass acc = |comp_pop| + the acc of
   //    its removed tree children; a node is removed iff acc < T (its acc then moves to its
-  //    nearest surviving ancestor, as in kParent). T is the smallest value for which at
-  //    most `target` nodes survive (binary search; T <= N / (target - 1) always works,
-  //    since survivors hold disjoint mass >= T). So every surviving node is a
+  //    nearest surviving ancestor, as in kParent). Up to threshold_inner_share of the
+  //    target is first reserved for the inner nodes with the largest spread; they always
+  //    survive. T is (to within 1/16) the smallest value for which at most `target` nodes
+  //    survive (bisection; T <= N / (target - 1 - reserved) + 1 always works, since the
+  //    other survivors hold disjoint mass >= T). So every other surviving node is a
   //    hierarchical heavy hitter of the tree at threshold T, every leaf with own mass
   //    >= T survives, and no removed node held T or more.
   void compress_to(uint32_t target);
