@@ -44,8 +44,8 @@ constexpr const char* kUsage = R"(usage:
       hierarchy) for each node budget: F1 of the top-1k leaves (SI: source IPs, DI:
       destination IPs), F1 of HHH at phi, relative error (median / p90 / mean) of the
       counts the tree reports, space saving. Inputs: synthetic Zipf traffic in real
-      announced prefixes, then every Ethernet .pcap in tests/data/pcaps and
-      ../shared/data/pcaps/ndpi (pcapng skipped).
+      announced prefixes, then every Ethernet .pcap in tests/data/pcaps,
+      ../shared/data/pcaps/ndpi and ../shared/data/pcaps/tcpdump (pcapng skipped).
       --packets N          synthetic packets (default 5000000)
       --seed S             traffic seed (default 1)
       --budgets LIST       node budgets (default 1000,5000,10000,20000,40000)
@@ -57,6 +57,9 @@ constexpr const char* kUsage = R"(usage:
       --p X                FlowtreeConfig::p, intermediate-node insertion probability
                            (default 0.3, the library default)
       --compress-fraction X  FlowtreeConfig::compress_fraction (default 0.75)
+      --inner-share X      FlowtreeConfig::threshold_inner_share (default 0.2)
+      --compress MODE      FlowtreeConfig::compress_mode: threshold (default), aggregate,
+                           parent
   haystack-bench flowtree-speed [options]
       Single-core Flowtree::add throughput per feature set (default budgets) on the same
       synthetic stream held in memory (leaf key built from the packet fields + add), and
@@ -67,6 +70,10 @@ constexpr const char* kUsage = R"(usage:
       --packets N          packets (default 4000000)
       --seed S             traffic seed (default 1)
       --rounds R           timed repetitions, best is reported (default 3)
+      --sets LIST          feature sets of the per-set table (default all 11)
+      --no-all11           skip the all-11-sets-per-packet measurement
+      Also reports the compress stall: the longest single add() (it includes the
+      compression an insertion triggers) on the zipf stream, timed in a separate pass.
 common options:
   --prefixes FILE      announced prefixes, one "prefix/len" a line (default
                        <source>/build/flowtree-prefixes.txt, created on first use with
@@ -82,9 +89,13 @@ struct Options {
   std::vector<uint32_t> budgets{1000, 5000, 10000, 20000, 40000};
   std::vector<uint32_t> pcap_budgets{64, 256, 1000};
   std::vector<ft::FeatureSet> sets{ft::FeatureSet::SI, ft::FeatureSet::DI, ft::FeatureSet::SIDI};
+  bool sets_given = false;
+  bool all11 = true;
+  ft::FlowtreeConfig::Compress compress = ft::FlowtreeConfig{}.compress_mode;
   double phi = 0.0001;
   double p = 0.3;                   // FlowtreeConfig::p
   double compress_fraction = 0.75;  // FlowtreeConfig::compress_fraction
+  double inner_share = ft::FlowtreeConfig{}.threshold_inner_share;
   size_t k = 1000;
   bool pcaps = true;
   int rounds = 3;
@@ -120,6 +131,8 @@ Options parse(int argc, char** argv) {
       o.help = true;
     } else if (s == "--json") {
       o.json = true;
+    } else if (s == "--no-all11") {
+      o.all11 = false;
     } else if (s == "--no-pcaps") {
       o.pcaps = false;
     } else if (s == "--packets") {
@@ -136,6 +149,8 @@ Options parse(int argc, char** argv) {
       o.phi = std::strtod(v.c_str(), &end);
       if (end == v.c_str() || *end || !(o.phi > 0 && o.phi < 1))
         throw std::invalid_argument("--phi: in (0, 1)");
+    } else if (s == "--inner-share") {
+      o.inner_share = std::strtod(val().c_str(), nullptr);
     } else if (s == "--p" || s == "--compress-fraction") {
       const std::string v = val();
       char* end = nullptr;
@@ -149,7 +164,14 @@ Options parse(int argc, char** argv) {
         b.push_back(uint32_t(to_u64(s, x, ft::Flowtree::kMinBudget, 1u << 26)));
       if (b.empty()) throw std::invalid_argument(s + ": empty list");
       (s == "--budgets" ? o.budgets : o.pcap_budgets) = b;
+    } else if (s == "--compress") {
+      const std::string v = val();
+      if (v == "threshold") o.compress = ft::FlowtreeConfig::Compress::kThreshold;
+      else if (v == "aggregate") o.compress = ft::FlowtreeConfig::Compress::kAggregate;
+      else if (v == "parent") o.compress = ft::FlowtreeConfig::Compress::kParent;
+      else throw std::invalid_argument("--compress: threshold, aggregate or parent");
     } else if (s == "--sets") {
+      o.sets_given = true;
       o.sets.clear();
       for (const auto& x : split(val(), ',')) {
         auto fs = ft::parse_feature_set(x);
@@ -496,6 +518,8 @@ json accuracy(ft::FeatureSet fs, const std::vector<Packet>& pk,
     cfg.budget = b;
     cfg.p = o.p;
     cfg.compress_fraction = o.compress_fraction;
+    cfg.compress_mode = o.compress;
+    cfg.threshold_inner_share = o.inner_share;
     Built x{b, ft::Flowtree(cfg), 0, {}, {}};
     const auto t0 = Clock::now();
     for (const auto& p : pk) x.tree.add(leaf_of(h, p), ft::Counters{1, p.len, 0});
@@ -614,7 +638,8 @@ void print_accuracy_set(const json& s) {
 std::vector<std::string> capture_files() {
   std::vector<std::string> out;
   for (const std::string& dir : {std::string(HAYSTACK_SOURCE_DIR "/tests/data/pcaps"),
-                                 std::string(HAYSTACK_SOURCE_DIR "/../shared/data/pcaps/ndpi")}) {
+                                 std::string(HAYSTACK_SOURCE_DIR "/../shared/data/pcaps/ndpi"),
+                                 std::string(HAYSTACK_SOURCE_DIR "/../shared/data/pcaps/tcpdump")}) {
     if (!std::filesystem::is_directory(dir)) continue;
     std::vector<std::string> v;
     for (const auto& e : std::filesystem::directory_iterator(dir)) {
@@ -657,6 +682,7 @@ json run_accuracy(const Options& o) {
             {"phi", o.phi},
             {"p", o.p},
             {"compress_fraction", o.compress_fraction},
+            {"compress_mode", int(o.compress)},
             {"k", o.k},
             {"synthetic",
              {{"packets", tf.packets.size()},
@@ -760,9 +786,9 @@ json run_speed(const Options& o) {
         "{} packets of synthetic Zipf traffic in memory (seed {}), TSC {:.3f} GHz, best of {} "
         "rounds\n",
         pk.size(), o.seed, hz / 1e9, o.rounds);
-    fmt::print("{:<5} {:>6} {:>7}  {:>10} {:>8}  {:>10} {:>8}  {:>10} {:>8} {:>6}\n", "set",
+    fmt::print("{:<5} {:>6} {:>7}  {:>10} {:>8}  {:>10} {:>8}  {:>10} {:>8} {:>6} {:>9}\n", "set",
                "budget", "nodes", "zipf Mu/s", "cyc/upd", "warm Mu/s", "cyc/upd", "exist Mu/s",
-               "cyc/upd", "share");
+               "cyc/upd", "share", "stall us");
   }
   auto timed = [&](auto&& body) {  // returns TSC cycles of the best round
     uint64_t best = ~0ull;
@@ -779,10 +805,11 @@ json run_speed(const Options& o) {
   std::vector<ft::Flowtree> warm_trees;
   std::vector<ft::FeatureSet> all;
   for (int i = 0; i < ft::kFeatureSetCount; ++i) all.push_back(ft::FeatureSet(i));
-  for (auto fs : all) {
+  for (auto fs : o.sets_given ? o.sets : all) {
     const ft::Hierarchy h(fs);
     ft::FlowtreeConfig cfg;
     cfg.feature_set = fs;
+    cfg.compress_mode = o.compress;
     std::vector<ft::Flowtree> trees;
     // zipf: every round starts from an empty tree (constructed outside the timing).
     uint64_t c_zipf = ~0ull;
@@ -806,6 +833,20 @@ json run_speed(const Options& o) {
       for (const auto& p : hit) t.add(leaf_of(h, p), ft::Counters{1, p.len, 0});
     });
     g_sink = g_sink + t.size();
+    // Stall: every add() of the zipf stream timed on its own (separate, untimed pass).
+    uint64_t stall = 0, slow = 0;
+    {
+      ft::Flowtree st(cfg);
+      for (const auto& p : pk) {
+        const ft::FlowKey k = leaf_of(h, p);
+        const uint64_t c0 = __rdtsc();
+        st.add(k, ft::Counters{1, p.len, 0});
+        const uint64_t dc = __rdtsc() - c0;
+        stall = std::max(stall, dc);
+        slow += dc > uint64_t(hz / 1e4);  // > 100 us
+      }
+      g_sink = g_sink + st.size();
+    }
     const double share = double(hit.size()) / double(pk.size());
     json s = {
         {"feature_set", std::string(ft::feature_set_name(fs))},
@@ -817,20 +858,23 @@ json run_speed(const Options& o) {
         {"warm_cycles_per_update", double(c_warm) / double(pk.size())},
         {"existing_mupd_s", hit.empty() ? 0.0 : mups(c_hit, hit.size())},
         {"existing_cycles_per_update", hit.empty() ? 0.0 : double(c_hit) / double(hit.size())},
-        {"existing_share", share}};
+        {"existing_share", share},
+        {"max_add_us", double(stall) / hz * 1e6},
+        {"adds_over_100us", slow}};
     if (!o.json) {
       fmt::print(
           "{:<5} {:>6} {:>7}  {:>10.2f} {:>8.1f}  {:>10.2f} {:>8.1f}  {:>10.2f} {:>8.1f} "
-          "{:>6.3f}\n",
+          "{:>6.3f} {:>9.0f}\n",
           s["feature_set"].get<std::string>(), t.budget(), t.size(), s["zipf_mupd_s"].get<double>(),
           s["zipf_cycles_per_update"].get<double>(), s["warm_mupd_s"].get<double>(),
           s["warm_cycles_per_update"].get<double>(), s["existing_mupd_s"].get<double>(),
-          s["existing_cycles_per_update"].get<double>(), share);
+          s["existing_cycles_per_update"].get<double>(), share, s["max_add_us"].get<double>());
       std::fflush(stdout);
     }
     sets.push_back(std::move(s));
   }
   r["sets"] = sets;
+  if (!o.all11) return r;
 
   // All 11 trees per packet, as a worker does for each sampled packet.
   std::vector<ft::Hierarchy> hs;
@@ -839,6 +883,7 @@ json run_speed(const Options& o) {
     hs.emplace_back(fs);
     ft::FlowtreeConfig c;
     c.feature_set = fs;
+    c.compress_mode = o.compress;
     cfgs.push_back(c);
   }
   std::vector<ft::Flowtree> trees;

@@ -46,10 +46,15 @@ Flowtree::Flowtree(const FlowtreeConfig& cfg) : cfg_(cfg), h_(cfg.feature_set, c
   if (!(cfg_.compress_fraction > 0.0 && cfg_.compress_fraction <= 1.0)) {
     throw std::invalid_argument("flowtree compress_fraction must be in (0, 1]");
   }
+  if (!(cfg_.threshold_inner_share >= 0.0 && cfg_.threshold_inner_share < 1.0)) {
+    throw std::invalid_argument("flowtree threshold_inner_share must be in [0, 1)");
+  }
   if (cfg_.aggregate_pop_shift < 0) throw std::invalid_argument("flowtree aggregate_pop_shift must be >= 0");
   rng_ = cfg_.seed;
   coin_threshold_ = cfg_.p >= 1.0 ? ~0ull : uint64_t(std::ldexp(cfg_.p, 64));
-  nodes_.resize(cfg_.budget);
+  hot_.resize(cfg_.budget);
+  links_.resize(cfg_.budget);
+  slot_.resize(cfg_.budget);
   pop_.resize(cfg_.budget);
   dirty_.reserve(cfg_.budget);
   order_.resize(cfg_.budget);
@@ -57,34 +62,34 @@ Flowtree::Flowtree(const FlowtreeConfig& cfg) : cfg_(cfg), h_(cfg.feature_set, c
   scratch2_.resize(cfg_.budget);
   mark_.assign(cfg_.budget, 0);
   dmask_.assign(cfg_.budget, 0);
-  prev_.assign(cfg_.budget, kNone);
   depth_.assign(cfg_.budget, 0);
   hist_.resize(kSmallValues);
   vals_.resize(cfg_.budget);
+  if (cfg_.compress_mode == FlowtreeConfig::Compress::kThreshold) acc_.resize(cfg_.budget);
   if (cfg_.compress_mode == FlowtreeConfig::Compress::kAggregate) agg_.resize(cfg_.budget / 4 + 1);
   by_depth_.resize(cfg_.budget);
-  slots_.resize(std::bit_ceil(size_t(cfg_.budget) * 2));
+  // Load <= 2/3 when full (0.61 at the default 40k and 10k budgets).
+  slots_.resize(std::bit_ceil(size_t(cfg_.budget) + cfg_.budget / 2));
   slot_mask_ = slots_.size() - 1;
 
-  nodes_[kRoot] = Node{};
-  nodes_[kRoot].key = h_.root();
-  depth_[kRoot] = nodes_[kRoot].key.depth;
+  hot_[kRoot] = Hot{h_.root(), {}};
+  links_[kRoot] = Link{};
+  depth_[kRoot] = hot_[kRoot].key.depth;
   size_ = 1;
-  index_insert(kRoot, hash(nodes_[kRoot].key));
+  index_insert(kRoot, hash(hot_[kRoot].key));
 }
 
 void Flowtree::clear() {
   std::fill(slots_.begin(), slots_.end(), Slot{});
   std::fill_n(mark_.begin(), size_, uint8_t{0});
   std::fill_n(dmask_.begin(), size_, uint64_t{0});
-  std::fill_n(prev_.begin(), size_, kNone);
   dirty_.clear();
   rng_ = cfg_.seed;
-  nodes_[kRoot] = Node{};
-  nodes_[kRoot].key = h_.root();
-  depth_[kRoot] = nodes_[kRoot].key.depth;
+  hot_[kRoot] = Hot{h_.root(), {}};
+  links_[kRoot] = Link{};
+  depth_[kRoot] = hot_[kRoot].key.depth;
   size_ = 1;
-  index_insert(kRoot, hash(nodes_[kRoot].key));
+  index_insert(kRoot, hash(hot_[kRoot].key));
   stats_valid_ = false;
   order_valid_ = false;
 }
@@ -94,15 +99,15 @@ void Flowtree::canonicalize() {
   std::vector<uint32_t> kids;
   for (size_t p = 0; p < size_; ++p) {
     kids.clear();
-    for (uint32_t c = nodes_[p].first_child; c != kNone; c = nodes_[c].next_sibling) kids.push_back(c);
+    for (uint32_t c = links_[p].first_child; c != kNone; c = links_[c].next_sibling) kids.push_back(c);
     if (kids.size() < 2) continue;
     std::sort(kids.begin(), kids.end(), [&](uint32_t a, uint32_t b) {
-      return std::memcmp(&nodes_[a].key, &nodes_[b].key, sizeof(FlowKey)) < 0;
+      return std::memcmp(&hot_[a].key, &hot_[b].key, sizeof(FlowKey)) < 0;
     });
-    nodes_[p].first_child = kids[0];
+    links_[p].first_child = kids[0];
     for (size_t i = 0; i < kids.size(); ++i) {
-      nodes_[kids[i]].next_sibling = i + 1 < kids.size() ? kids[i + 1] : kNone;
-      prev_[kids[i]] = i > 0 ? kids[i - 1] : kNone;
+      links_[kids[i]].next_sibling = i + 1 < kids.size() ? kids[i + 1] : kNone;
+      links_[kids[i]].prev = i > 0 ? kids[i - 1] : kNone;
     }
   }
   order_valid_ = false;
@@ -123,7 +128,7 @@ void Flowtree::index_insert(uint32_t node, uint64_t hv) {
   size_t s = tag & slot_mask_;
   while (slots_[s].node != kNone) s = (s + 1) & slot_mask_;
   slots_[s] = Slot{tag, node};
-  nodes_[node].slot = uint32_t(s);
+  slot_[node] = uint32_t(s);
 }
 
 void Flowtree::index_erase(size_t s) {
@@ -134,7 +139,7 @@ void Flowtree::index_erase(size_t s) {
     const size_t home = slots_[j].tag & slot_mask_;
     if (((j - home) & slot_mask_) >= ((j - gap) & slot_mask_)) {
       slots_[gap] = slots_[j];
-      nodes_[slots_[gap].node].slot = uint32_t(gap);
+      slot_[slots_[gap].node] = uint32_t(gap);
       gap = j;
     }
   }
@@ -154,18 +159,18 @@ void Flowtree::depth_order(uint32_t* out) const {
 }
 
 void Flowtree::link_child(uint32_t parent, uint32_t child) const {
-  const uint32_t first = nodes_[parent].first_child;
-  nodes_[child].parent = parent;
-  nodes_[child].next_sibling = first;
-  prev_[child] = kNone;
-  if (first != kNone) prev_[first] = child;
-  nodes_[parent].first_child = child;
+  const uint32_t first = links_[parent].first_child;
+  links_[child].parent = parent;
+  links_[child].next_sibling = first;
+  links_[child].prev = kNone;
+  if (first != kNone) links_[first].prev = child;
+  links_[parent].first_child = child;
 }
 
 uint32_t Flowtree::insert_under(uint32_t parent, const FlowKey& key, uint64_t hv) {
   const uint32_t idx = uint32_t(size_++);
-  nodes_[idx] = Node{};
-  nodes_[idx].key = key;
+  hot_[idx] = Hot{key, {}};
+  links_[idx] = Link{};
   depth_[idx] = key.depth;
   // A leaf (depth 0) covers nothing else, so the common insertion needs no re-link.
   if (key.depth > 0) {
@@ -220,7 +225,7 @@ void Flowtree::add_new(const FlowKey& key, uint64_t hv, const Counters& c) {
   // Insert top-down so that each new node re-links the children it covers.
   for (int j = m - 1; j >= 0; --j) anc = insert_under(anc, chain[j], chash[j]);
   const uint32_t leaf = insert_under(anc, key, hv);
-  nodes_[leaf].comp_pop += c;
+  hot_[leaf].comp_pop += c;
 }
 
 void Flowtree::add_node(const FlowKey& key, const Counters& c) {
@@ -230,7 +235,7 @@ void Flowtree::add_node(const FlowKey& key, const Counters& c) {
     ensure_room(1);
     i = insert_under(nearest(key), key, hv);
   }
-  nodes_[i].comp_pop += c;
+  hot_[i].comp_pop += c;
   stats_valid_ = false;
 }
 
@@ -243,25 +248,31 @@ uint32_t Flowtree::nearest(const FlowKey& key) const {
 }
 
 void Flowtree::relink_dirty() const {
-  // Parents are processed in the order they became dirty, so a parent comes before the
-  // intermediates inserted below it and nested chains cascade downwards. A child can only
-  // move to a node inserted below its parent since the last sync, so only the depths in
-  // the parent's dmask_ need probing (nearest first).
+  // Every node inserted since the last sync set its depth's bit in its insertion parent's
+  // dmask_. A child c of a dirty parent a must move to its nearest existing ancestor,
+  // which is either a or a node inserted since the last sync (before it, c's parent was
+  // the nearest node), i.e. at a depth of the union of all pending dmask_ bits, between
+  // c and a. Probing exactly those depths (nearest first) moves c straight to its final
+  // parent, whatever order the parents are processed in. (Probing only a's own bits
+  // misses a node inserted below another new node, e.g. a /25 inserted under a /21 before
+  // a /23 was inserted between them and c, if the /23's parent was processed first.)
+  uint64_t all = 0;
+  for (uint32_t a : dirty_) all |= dmask_[a];
   for (uint32_t a : dirty_) {
     mark_[a] &= uint8_t(~kDirty);
-    const uint64_t levels = dmask_[a];
     dmask_[a] = 0;
+    const uint64_t levels = all & ((1ull << depth_[a]) - 1);
     uint32_t prev = kNone;
-    for (uint32_t c = nodes_[a].first_child; c != kNone;) {
-      const uint32_t next = nodes_[c].next_sibling;
-      const FlowKey& ck = nodes_[c].key;
+    for (uint32_t c = links_[a].first_child; c != kNone;) {
+      const uint32_t next = links_[c].next_sibling;
+      const FlowKey& ck = hot_[c].key;
       uint32_t to = kNone;
       for (uint64_t l = levels & ~((2ull << ck.depth) - 1); l != 0 && to == kNone; l &= l - 1) {
         to = find(h_.ancestor(ck, std::countr_zero(l)));
       }
       if (to != kNone) {
-        (prev == kNone ? nodes_[a].first_child : nodes_[prev].next_sibling) = next;
-        if (next != kNone) prev_[next] = prev;
+        (prev == kNone ? links_[a].first_child : links_[prev].next_sibling) = next;
+        if (next != kNone) links_[next].prev = prev;
         link_child(to, c);
       } else {
         prev = c;
@@ -276,7 +287,7 @@ void Flowtree::relink_dirty() const {
 std::vector<uint32_t> Flowtree::children(uint32_t i) const {
   sync_links();
   std::vector<uint32_t> out;
-  for (uint32_t c = nodes_[i].first_child; c != kNone; c = nodes_[c].next_sibling) out.push_back(c);
+  for (uint32_t c = links_[i].first_child; c != kNone; c = links_[c].next_sibling) out.push_back(c);
   return out;
 }
 
@@ -288,12 +299,12 @@ std::span<const uint32_t> Flowtree::preorder() const {
     uint32_t cur = kRoot;
     order_[n++] = cur;
     for (;;) {
-      if (nodes_[cur].first_child != kNone) {
-        cur = nodes_[cur].first_child;
+      if (links_[cur].first_child != kNone) {
+        cur = links_[cur].first_child;
       } else {
-        while (cur != kRoot && nodes_[cur].next_sibling == kNone) cur = nodes_[cur].parent;
+        while (cur != kRoot && links_[cur].next_sibling == kNone) cur = links_[cur].parent;
         if (cur == kRoot) break;
-        cur = nodes_[cur].next_sibling;
+        cur = links_[cur].next_sibling;
       }
       order_[n++] = cur;
     }
@@ -308,8 +319,8 @@ void Flowtree::stats() const {
   sync_links();
   uint32_t* ord = by_depth_.data();
   depth_order(ord);
-  for (size_t i = 0; i < size_; ++i) pop_[i] = nodes_[i].comp_pop;
-  for (size_t j = 0; j + 1 < size_; ++j) pop_[nodes_[ord[j]].parent] += pop_[ord[j]];  // root is last
+  for (size_t i = 0; i < size_; ++i) pop_[i] = hot_[i].comp_pop;
+  for (size_t j = 0; j + 1 < size_; ++j) pop_[links_[ord[j]].parent] += pop_[ord[j]];  // root is last
   stats_valid_ = true;
 }
 
@@ -338,7 +349,7 @@ void Flowtree::select_by_hash(uint64_t* cand, size_t nc, size_t need) {
   if (need == 0) return;
   auto less = [&](uint64_t x, uint64_t y) {
     if ((x >> 32) != (y >> 32)) return (x >> 32) < (y >> 32);
-    return std::memcmp(&nodes_[uint32_t(x)].key, &nodes_[uint32_t(y)].key, sizeof(FlowKey)) < 0;
+    return std::memcmp(&hot_[uint32_t(x)].key, &hot_[uint32_t(y)].key, sizeof(FlowKey)) < 0;
   };
   std::nth_element(cand, cand + need - 1, cand + nb, less);
   for (size_t j = 0; j < need; ++j) mark(cand[j]);
@@ -346,6 +357,12 @@ void Flowtree::select_by_hash(uint64_t* cand, size_t nc, size_t need) {
 
 void Flowtree::compress_to(uint32_t target) {
   target = std::max<uint32_t>(target, 1);
+  if (size_ <= target) return;
+  if (cfg_.compress_mode == FlowtreeConfig::Compress::kThreshold) {
+    mark_threshold(target);
+    remove_marked(/*order_ready=*/true);
+    return;
+  }
   const bool agg = cfg_.compress_mode == FlowtreeConfig::Compress::kAggregate;
   for (int pass = 0; size_ > target; ++pass) {
     mark_lightest(target);
@@ -374,29 +391,29 @@ void Flowtree::aggregate_marked() {
   size_t nr = 0;
   for (uint32_t i = 1; i < size_; ++i) {
     // A removed node without own mass has nothing to move (e.g. a p-coin intermediate).
-    if (mark_[i] && !(nodes_[i].comp_pop == Counters{})) r[nr++] = i;
+    if (mark_[i] && !(hot_[i].comp_pop == Counters{})) r[nr++] = i;
   }
   auto key_less = [&](const FlowKey& a, const FlowKey& b) { return std::memcmp(&a, &b, sizeof(FlowKey)) < 0; };
-  std::sort(r, r + nr, [&](uint32_t a, uint32_t b) { return key_less(nodes_[a].key, nodes_[b].key); });
+  std::sort(r, r + nr, [&](uint32_t a, uint32_t b) { return key_less(hot_[a].key, hot_[b].key); });
   // 2. Destinations. A removed node whose comp_pop goes to a new prefix gives it up here,
   //    so remove_marked() hands zero to its surviving ancestor.
   size_t na = 0;
   for (size_t j = 0; j < nr && na < agg_.size(); ++j) {
     const uint32_t x = r[j];
-    const FlowKey& k = nodes_[x].key;
-    uint32_t s = nodes_[x].parent;
-    while (mark_[s]) s = nodes_[s].parent;
+    const FlowKey& k = hot_[x].key;
+    uint32_t s = links_[x].parent;
+    while (mark_[s]) s = links_[s].parent;
     int best = 255;
     for (size_t nb : {j - 1, j + 1}) {
       if (nb >= nr) continue;  // j - 1 wraps for j == 0
-      const int d = common_depth(k, nodes_[r[nb]].key);
+      const int d = common_depth(k, hot_[r[nb]].key);
       if (d > k.depth) best = std::min(best, d);
     }
     if (best >= depth_[s]) continue;
     const FlowKey a = h_.ancestor(k, best);
     if (find(a) != kNone) continue;
-    agg_[na++] = Agg{a, nodes_[x].comp_pop};
-    nodes_[x].comp_pop = Counters{};
+    agg_[na++] = Agg{a, hot_[x].comp_pop};
+    hot_[x].comp_pop = Counters{};
   }
   // 3. One entry per prefix, shallowest first so nested new prefixes link below each other.
   std::sort(agg_.begin(), agg_.begin() + ptrdiff_t(na), [&](const Agg& a, const Agg& b) {
@@ -412,9 +429,96 @@ void Flowtree::aggregate_marked() {
   // 4. Fewer nodes are created than were removed, so the budget holds.
   for (size_t j = 0; j < nu; ++j) {
     const uint32_t i = insert_under(nearest(agg_[j].key), agg_[j].key, hash(agg_[j].key));
-    nodes_[i].comp_pop = agg_[j].mass;
+    hot_[i].comp_pop = agg_[j].mass;
   }
   stats_valid_ = false;
+}
+
+void Flowtree::mark_threshold(uint32_t target) {
+  stats();  // also leaves the depth order in by_depth_ (reused by remove_marked)
+  const size_t n = size_;
+  const Metric r = cfg_.rank;
+  // Depth order (leaves first, root last) puts every node before its tree parent, so one
+  // forward pass over compact arrays accumulates the mass of removed nodes upwards.
+  const uint32_t* ord = by_depth_.data();
+  uint32_t* pos = scratch_.data();
+  for (size_t j = 0; j < n; ++j) pos[ord[j]] = uint32_t(j);
+  uint32_t* up = scratch2_.data();  // position of the tree parent
+  int64_t* val = vals_.data();      // own mass by position
+  int64_t* acc = acc_.data();
+  for (size_t j = 0; j < n; ++j) {
+    up[j] = j + 1 < n ? pos[links_[ord[j]].parent] : 0;
+    acc[j] = 0;  // max |pop| of a child
+  }
+  for (size_t j = 0; j + 1 < n; ++j) acc[up[j]] = std::max(acc[up[j]], abs_metric(pop_[ord[j]], r));
+  // Reserved inner nodes: spread >= thr_in, at most q of them (never the root).
+  const size_t q = std::min<size_t>(target - 1, size_t(double(target) * cfg_.threshold_inner_share));
+  int64_t thr_in = std::numeric_limits<int64_t>::max();
+  uint8_t* keep = mark_.data();  // by position: 1 = reserved inner node (cleared below)
+  {
+    size_t nc = 0;
+    // Spread values of the inner nodes, written over acc (not needed after this block).
+    for (size_t j = 0; j + 1 < n; ++j) {
+      const int64_t s = abs_metric(pop_[ord[j]], r) - acc[j];
+      acc[j] = depth_[ord[j]] > 0 && s > 0 ? s : 0;
+      if (acc[j] > 0) ++nc;
+    }
+    if (q > 0 && nc > 0) {
+      if (nc <= q) {
+        thr_in = 1;
+      } else {
+        // (q+1)-th largest spread v: reserve spread > v, i.e. >= v + 1 (at most q nodes).
+        int64_t* tmp = vals_.data();  // val is filled after this block
+        size_t m = 0;
+        for (size_t j = 0; j + 1 < n; ++j) if (acc[j] > 0) tmp[m++] = acc[j];
+        std::nth_element(tmp, tmp + q, tmp + m, std::greater<int64_t>());
+        thr_in = tmp[q] + 1;
+      }
+    }
+    for (size_t j = 0; j < n; ++j) keep[j] = j + 1 < n && acc[j] >= thr_in;
+  }
+
+  int64_t total = 0;
+  for (size_t j = 0; j < n; ++j) {
+    val[j] = abs_metric(hot_[ord[j]].comp_pop, r);
+    total += val[j];
+  }
+  size_t reserved = 0;
+  for (size_t j = 0; j + 1 < n; ++j) reserved += keep[j];
+  // Survivors (root included) when unreserved nodes with acc < thr are removed.
+  auto survivors = [&](int64_t thr) {
+    std::memcpy(acc, val, n * sizeof(int64_t));
+    size_t kept = 1;
+    for (size_t j = 0; j + 1 < n; ++j) {
+      const bool k = keep[j] | (acc[j] >= thr);
+      kept += k;
+      acc[up[j]] += k ? 0 : acc[j];
+    }
+    return kept;
+  };
+  // Unreserved non-root survivors hold disjoint mass >= thr each, so
+  // thr = total / (target - 1 - reserved) + 1 leaves at most target - 1 - reserved of them;
+  // thr = 0 keeps all n > target.
+  const size_t room = target > 1 + reserved ? target - 1 - reserved : 0;
+  int64_t lo = 0, hi = room > 0 ? total / int64_t(room) + 1 : std::numeric_limits<int64_t>::max();
+
+  // Bisection in log space, to within 1/16 of T (not further: each probe is a pass over
+  // all nodes, and a slightly larger T only removes a little more, which also makes the
+  // next compress come later). Deterministic: the probes depend on the tree alone.
+  if (hi > 1 && survivors(1) > target) {
+    lo = 1;
+    while (hi - lo > 1 && hi - lo > hi / 16) {
+      const int64_t mid = std::clamp<int64_t>(int64_t(std::sqrt(double(lo) * double(hi))), lo + 1, hi - 1);
+      (survivors(mid) <= target ? hi : lo) = mid;
+    }
+  } else if (hi > 1) {
+    hi = 1;
+  }
+  survivors(hi);
+  for (size_t j = 0; j < n; ++j) keep[j] = keep[j] || acc[j] >= hi || j + 1 == n;
+  // keep is by position, mark_ by node: translate through vals_.
+  for (size_t j = 0; j < n; ++j) vals_[j] = keep[j];
+  for (size_t j = 0; j < n; ++j) mark_[ord[j]] = vals_[j] ? 0 : kRemove;
 }
 
 void Flowtree::mark_lightest(uint32_t target) {
@@ -432,7 +536,7 @@ void Flowtree::mark_lightest(uint32_t target) {
   const int shift = cfg_.aggregate_pop_shift;
   auto rank_of = [&](size_t i) -> int64_t {
     if (by_pop) return abs_metric(pop_[i], r);
-    const int64_t c = abs_metric(nodes_[i].comp_pop, r);
+    const int64_t c = abs_metric(hot_[i].comp_pop, r);
     if (shift >= 63) return c;
     return c + (std::max<int64_t>(0, abs_metric(pop_[i], r) - c) >> shift);
   };
@@ -479,7 +583,7 @@ void Flowtree::mark_lightest(uint32_t target) {
     if (v < thr || d < cut) {
       mark_[i] = kRemove;
     } else if (d == cut) {
-      cand[nc++] = uint64_t(slots_[nodes_[i].slot].tag) << 32 | i;
+      cand[nc++] = uint64_t(slots_[slot_[i]].tag) << 32 | i;
     }
   }
   select_by_hash(cand, nc, need);
@@ -489,8 +593,8 @@ void Flowtree::compress(int64_t thresh_comp_pop, int64_t thresh_pop) {
   stats();
   bool any = false;
   for (uint32_t i = 1; i < size_; ++i) {
-    const bool leaf = nodes_[i].first_child == kNone;
-    if ((leaf && abs_metric(nodes_[i].comp_pop, cfg_.rank) < thresh_comp_pop) ||
+    const bool leaf = links_[i].first_child == kNone;
+    if ((leaf && abs_metric(hot_[i].comp_pop, cfg_.rank) < thresh_comp_pop) ||
         abs_metric(pop_[i], cfg_.rank) < thresh_pop) {
       mark_[i] = kRemove;
       any = true;
@@ -499,13 +603,13 @@ void Flowtree::compress(int64_t thresh_comp_pop, int64_t thresh_pop) {
   if (any) remove_marked();
 }
 
-void Flowtree::remove_marked() {
+void Flowtree::remove_marked(bool order_ready) {
   sync_links();
   const bool had_stats = stats_valid_;
   const uint32_t n = uint32_t(size_);
   mark_[kRoot] = 0;
   uint32_t* ord = by_depth_.data();
-  depth_order(ord);
+  if (!order_ready) depth_order(ord);
   uint32_t* remap = scratch2_.data();
   // 1. Top-down (descending depth; ord[n - 1] is the root), so a removed node's parent is
   //    already a survivor: hand it the comp_pop (the pop of every survivor is unchanged)
@@ -515,24 +619,24 @@ void Flowtree::remove_marked() {
     const uint32_t x = ord[j];
     if (!mark_[x]) continue;
     ++removed;
-    Node& nx = nodes_[x];
-    const uint32_t p = nx.parent, before = prev_[x], after = nx.next_sibling;
-    nodes_[p].comp_pop += nx.comp_pop;
+    Link& nx = links_[x];
+    const uint32_t p = nx.parent, before = nx.prev, after = nx.next_sibling;
+    hot_[p].comp_pop += hot_[x].comp_pop;
     uint32_t first = after, last = before;
     if (nx.first_child != kNone) {
       first = nx.first_child;
-      for (uint32_t c = first; c != kNone; c = nodes_[c].next_sibling) {
-        nodes_[c].parent = p;
+      for (uint32_t c = first; c != kNone; c = links_[c].next_sibling) {
+        links_[c].parent = p;
         last = c;
       }
-      prev_[first] = before;
-      nodes_[last].next_sibling = after;
+      links_[first].prev = before;
+      links_[last].next_sibling = after;
     }
-    (before == kNone ? nodes_[p].first_child : nodes_[before].next_sibling) = first;
-    if (after != kNone) prev_[after] = last;
+    (before == kNone ? links_[p].first_child : links_[before].next_sibling) = first;
+    if (after != kNone) links_[after].prev = last;
   }
   for (uint32_t i = 1; i < n; ++i) {
-    if (mark_[i]) index_erase(nodes_[i].slot);
+    if (mark_[i]) index_erase(slot_[i]);
   }
   // 2. Compaction plan: the last survivors fill the holes below the new size k.
   const uint32_t k = n - removed;
@@ -546,20 +650,21 @@ void Flowtree::remove_marked() {
   auto rm = [&](uint32_t v) { return v == kNone ? kNone : remap[v]; };
   for (uint32_t i = 0; i < n; ++i) {
     if (mark_[i]) continue;
-    Node& nd = nodes_[i];
+    Link& nd = links_[i];
     nd.parent = rm(nd.parent);
     nd.first_child = rm(nd.first_child);
     nd.next_sibling = rm(nd.next_sibling);
-    prev_[i] = rm(prev_[i]);
+    nd.prev = rm(nd.prev);
   }
   for (uint32_t i = 1, hi = n; i < k; ++i) {
     if (!mark_[i]) continue;
     do --hi; while (mark_[hi]);
-    nodes_[i] = nodes_[hi];
+    hot_[i] = hot_[hi];
+    links_[i] = links_[hi];
+    slot_[i] = slot_[hi];
     pop_[i] = pop_[hi];
-    prev_[i] = prev_[hi];
     depth_[i] = depth_[hi];
-    slots_[nodes_[i].slot].node = i;
+    slots_[slot_[i]].node = i;
   }
   std::fill(mark_.begin(), mark_.begin() + n, uint8_t(0));
   size_ = k;
@@ -583,8 +688,8 @@ void Flowtree::merge(const Flowtree& other, double scale) {
   auto scaled = [&](int64_t v) { return integral ? v * iscale : int64_t(std::llround(double(v) * scale)); };
   // Pre-order: a node's ancestors from `other` are already here when it is inserted.
   for (uint32_t i : other.preorder()) {
-    const Counters& c = other.nodes_[i].comp_pop;
-    add_node(other.nodes_[i].key, Counters{scaled(c.packets), scaled(c.bytes), scaled(c.flows)});
+    const Counters& c = other.hot_[i].comp_pop;
+    add_node(other.hot_[i].key, Counters{scaled(c.packets), scaled(c.bytes), scaled(c.flows)});
   }
   stats();
   compress();
@@ -602,7 +707,7 @@ Flowtree Flowtree::from_nodes(const FlowtreeConfig& cfg, uint64_t rng_state, con
                                 std::to_string(t.cfg_.budget));
   }
   if (!(keys[0] == h.root()) || parents[0] != kNone) throw std::invalid_argument("flowtree node 0 is not the root");
-  t.nodes_[kRoot].comp_pop = comp[0];
+  t.hot_[kRoot].comp_pop = comp[0];
   for (size_t i = 1; i < keys.size(); ++i) {
     const std::string where = "flowtree node " + std::to_string(i) + ": ";
     if (!h.valid(keys[i])) throw std::invalid_argument(where + "malformed key");
@@ -611,11 +716,9 @@ Flowtree Flowtree::from_nodes(const FlowtreeConfig& cfg, uint64_t rng_state, con
       throw std::invalid_argument(where + "parent does not cover the node");
     }
     if (t.find(keys[i]) != kNone) throw std::invalid_argument(where + "duplicate key " + h.to_string(keys[i]));
-    Node& n = t.nodes_[i];
-    n = Node{};
-    n.key = keys[i];
-    n.comp_pop = comp[i];
-    n.parent = parents[i];
+    t.hot_[i] = Hot{keys[i], comp[i]};
+    t.links_[i] = Link{};
+    t.links_[i].parent = parents[i];
     t.depth_[i] = keys[i].depth;
     t.index_insert(uint32_t(i), hash(keys[i]));
   }
@@ -631,20 +734,20 @@ Flowtree Flowtree::from_nodes(const FlowtreeConfig& cfg, uint64_t rng_state, con
 std::string Flowtree::check() const {
   sync_links();
   if (size_ > cfg_.budget) return "size exceeds budget";
-  if (!(nodes_[kRoot].key == h_.root())) return "node 0 is not the root";
+  if (!(hot_[kRoot].key == h_.root())) return "node 0 is not the root";
   for (uint32_t i = 0; i < size_; ++i) {
-    const Node& n = nodes_[i];
+    const Node n = node(i);
     const std::string where = "node " + std::to_string(i) + " (" + h_.to_string(n.key) + "): ";
     if (!h_.valid(n.key)) return where + "invalid key";
     if (find(n.key) != i) return where + "index does not find it";
-    if (n.slot > slot_mask_ || slots_[n.slot].node != i) return where + "stale index slot";
-    for (uint32_t c = n.first_child, pc = kNone; c != kNone; pc = c, c = nodes_[c].next_sibling) {
-      if (nodes_[c].parent != i) return where + "child with wrong parent link";
-      if (prev_[c] != pc) return where + "child with wrong previous-sibling link";
+    if (slot_[i] > slot_mask_ || slots_[slot_[i]].node != i) return where + "stale index slot";
+    for (uint32_t c = n.first_child, pc = kNone; c != kNone; pc = c, c = links_[c].next_sibling) {
+      if (links_[c].parent != i) return where + "child with wrong parent link";
+      if (links_[c].prev != pc) return where + "child with wrong previous-sibling link";
     }
     if (i == kRoot) continue;
     if (n.parent >= size_) return where + "bad parent index";
-    const Node& p = nodes_[n.parent];
+    const Node p = node(n.parent);
     if (!h_.covers(p.key, n.key) || p.key.depth <= n.key.depth) return where + "parent does not cover it";
     // The parent must be the nearest covering node of the tree.
     for (int d = n.key.depth + 1; d < p.key.depth; ++d) {

@@ -69,12 +69,18 @@ struct FlowtreeConfig {
   // kParent: its nearest surviving tree ancestor (the dissertation's form);
   // kAggregate: the deepest prefix it shares with another removed node (created if
   // missing), so light mass collects where it is dense.
-  enum class Compress : uint8_t { kParent = 0, kAggregate = 1 };
-  Compress compress_mode = Compress::kAggregate;
+  // kThreshold: keep exactly the nodes whose mass, after the lighter nodes below them
+  // handed theirs up, reaches a threshold T chosen from the target (see compress_to).
+  enum class Compress : uint8_t { kParent = 0, kAggregate = 1, kThreshold = 2 };
+  Compress compress_mode = Compress::kThreshold;
   // kAggregate ranks nodes for removal by |comp_pop| + (|pop| - |comp_pop|) >> this
   // (>= 63: comp_pop alone). Smaller values keep more interior nodes (more HHH prefixes at
   // large budgets, fewer leaves at small ones). Not persisted by serialize().
   int aggregate_pop_shift = 64;
+  // kThreshold: at most this share of compress's target is reserved for the inner nodes
+  // (depth > 0) with the largest spread = |pop| - max |pop| of a tree child (mass that no
+  // single child explains: where light flows gather, i.e. HHH candidates). Not persisted.
+  double threshold_inner_share = 0.2;
 };
 
 // 40k nodes; 10k for the 1-feature port trees (dissertation §4.5).
@@ -88,13 +94,15 @@ class Flowtree {
   static constexpr uint8_t kRemove = 1;
   static constexpr uint8_t kDirty = 2;
 
+  // A node as the API shows it (a copy; see node()). Internally a node is split into a
+  // hot part (key + comp_pop: one 64-byte cache line, all that add() touches) and its
+  // links, so the fast path reads one node line.
   struct Node {
     FlowKey key;
     Counters comp_pop;
     uint32_t parent = kNone;
     uint32_t first_child = kNone;
     uint32_t next_sibling = kNone;
-    uint32_t slot = 0;  // internal: position of the node's entry in the hash index
   };
 
   explicit Flowtree(const FlowtreeConfig& cfg = {});
@@ -112,7 +120,7 @@ class Flowtree {
     const uint64_t hv = hash(key);
     const uint32_t i = find(key, hv);
     if (i != kNone) [[likely]] {
-      nodes_[i].comp_pop += c;
+      hot_[i].comp_pop += c;
       stats_valid_ = false;
       return;
     }
@@ -154,6 +162,15 @@ class Flowtree {
   // of every surviving node is unchanged and totals stay exact; a created node's pop is
   // the mass moved into it plus the pop of the survivors it covers. The choice depends
   // only on keys and counts, never on node indices.
+  //  - kThreshold: bottom-up, every node's accumulated mass acc = |comp_pop| + the acc of
+  //    its removed tree children; a node is removed iff acc < T (its acc then moves to its
+  //    nearest surviving ancestor, as in kParent). Up to threshold_inner_share of the
+  //    target is first reserved for the inner nodes with the largest spread; they always
+  //    survive. T is (to within 1/16) the smallest value for which at most `target` nodes
+  //    survive (bisection; T <= N / (target - 1 - reserved) + 1 always works, since the
+  //    other survivors hold disjoint mass >= T). So every other surviving node is a
+  //    hierarchical heavy hitter of the tree at threshold T, every leaf with own mass
+  //    >= T survives, and no removed node held T or more.
   void compress_to(uint32_t target);
   static constexpr int kAggregatePasses = 4;
   void compress() { compress_to(target_size()); }
@@ -169,9 +186,9 @@ class Flowtree {
   // Lookup and navigation. Indices are stable until the next insertion-triggered or
   // explicit compress.
   uint32_t find(const FlowKey& key) const { return find(key, hash(key)); }
-  const Node& node(uint32_t i) const {
+  Node node(uint32_t i) const {
     sync_links();
-    return nodes_[i];
+    return Node{hot_[i].key, hot_[i].comp_pop, links_[i].parent, links_[i].first_child, links_[i].next_sibling};
   }
   const Counters& pop(uint32_t i) const {
     if (!stats_valid_) stats();
@@ -223,7 +240,7 @@ class Flowtree {
     for (size_t s = tag & slot_mask_;; s = (s + 1) & slot_mask_) {
       const Slot& sl = slots_[s];
       if (sl.node == kNone) return kNone;
-      if (sl.tag == tag && nodes_[sl.node].key == key) return sl.node;
+      if (sl.tag == tag && hot_[sl.node].key == key) return sl.node;
     }
   }
   void index_insert(uint32_t node, uint64_t hv);
@@ -246,13 +263,16 @@ class Flowtree {
   // list is spliced into its place in its parent's list (so the pre-order of survivors is
   // unchanged) and the last survivors move into the holes. O(size) for a few cheap
   // passes plus O(removed) index deletions and moves; no tree walk, no index rebuild.
-  void remove_marked();
+  // order_ready: by_depth_ already holds depth_order() of the current nodes.
+  void remove_marked(bool order_ready = false);
   // Marks the `need` candidates (hash tag << 32 | node) with the smallest (tag, key).
   void select_by_hash(uint64_t* cand, size_t nc, size_t need);
   // Marks the size() - target lightest non-root nodes kRemove (compress_to's order).
   void mark_lightest(uint32_t target);
   // kAggregate: removes the marked nodes, moving their comp_pop to shared prefixes.
   void aggregate_marked();
+  // kThreshold: marks the nodes compress_to() removes.
+  void mark_threshold(uint32_t target);
   // Smallest depth >= max(a.depth, b.depth) at which a and b have the same ancestor.
   int common_depth(const FlowKey& a, const FlowKey& b) const;
   void ensure_room(uint32_t n);
@@ -267,11 +287,23 @@ class Flowtree {
   // as dirty, and sync_links() re-links the covered children of all dirty parents in one
   // batch before anything reads the structure. Re-linking eagerly would rescan a popular
   // parent's (possibly thousands of) children on every intermediate insertion.
-  mutable std::vector<Node> nodes_;
+  struct alignas(64) Hot {
+    FlowKey key;
+    Counters comp_pop;
+  };
+  static_assert(sizeof(Hot) == 64, "a node's hot part is one cache line");
+  struct Link {
+    uint32_t parent = kNone;
+    uint32_t first_child = kNone;
+    uint32_t next_sibling = kNone;
+    uint32_t prev = kNone;  // previous sibling (child lists are doubly linked)
+  };
+  std::vector<Hot> hot_;
+  mutable std::vector<Link> links_;
+  std::vector<uint32_t> slot_;  // position of the node's entry in the hash index
   mutable std::vector<uint32_t> dirty_;  // parents that gained an intermediate child
   mutable std::vector<uint8_t> mark_;    // kRemove during compress, kDirty while in dirty_
   mutable std::vector<uint64_t> dmask_;  // dirty parent: bit d set = new child at depth d
-  mutable std::vector<uint32_t> prev_;   // previous sibling (child lists are doubly linked)
   std::vector<uint8_t> depth_;           // key.depth per node, compact for the bulk passes
   std::vector<Slot> slots_;   // open addressing, linear probing, load <= 1/2
   size_t slot_mask_ = 0;
@@ -283,6 +315,7 @@ class Flowtree {
   std::vector<uint32_t> scratch2_;
   std::vector<uint32_t> hist_;  // compress: histogram of small popularity values
   std::vector<int64_t> vals_;   // compress: popularity values too large for hist_
+  std::vector<int64_t> acc_;    // kThreshold: accumulated mass by depth-order position
   struct Agg {
     FlowKey key;     // kAggregate: a prefix to create
     Counters mass;   // the comp_pop moved into it

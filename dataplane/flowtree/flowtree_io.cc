@@ -91,10 +91,9 @@ std::vector<uint8_t> serialize(const Flowtree& t) {
   w.put<uint16_t>(cfg.with_proto ? 1 : 0);
   w.put<uint64_t>(0);  // total size, patched below
   w.put<uint8_t>(uint8_t(cfg.feature_set));
-  // Bit 7 of the rank byte: compress mode kAggregate (files without it are kParent).
-  w.put<uint8_t>(uint8_t(uint8_t(cfg.rank) |
-                         (cfg.compress_mode == FlowtreeConfig::Compress::kAggregate ? 0x80 : 0)));
-  w.put<uint16_t>(0);
+  w.put<uint8_t>(uint8_t(cfg.rank));
+  w.put<uint8_t>(uint8_t(cfg.compress_mode));  // v2; v1 had kAggregate as bit 7 of the rank byte
+  w.put<uint8_t>(0);
   w.put<uint32_t>(cfg.budget);
   w.put<uint64_t>(std::bit_cast<uint64_t>(cfg.p));
   w.put<uint64_t>(std::bit_cast<uint64_t>(cfg.compress_fraction));
@@ -133,7 +132,7 @@ Flowtree deserialize(std::span<const uint8_t> bytes) {
   uint8_t magic[4];
   r.bytes(magic, 4);
   const uint16_t version = r.get<uint16_t>();
-  if (version != kFormatVersion) {
+  if (version != kFormatVersion && version != 1) {
     throw FlowtreeFormatError("flowtree: unsupported format version " + std::to_string(version) + " (expected " +
                               std::to_string(kFormatVersion) + ")");
   }
@@ -159,13 +158,19 @@ Flowtree deserialize(std::span<const uint8_t> bytes) {
   cfg.with_proto = flags & 1;
   const uint8_t fs = r.get<uint8_t>();
   const uint8_t rank_byte = r.get<uint8_t>();
-  const uint8_t rank = rank_byte & 0x7f;
-  r.get<uint16_t>();
+  const uint8_t mode_byte = r.get<uint8_t>();
+  r.get<uint8_t>();
+  // v1: bit 7 of the rank byte = kAggregate, else kParent; v2: its own byte.
+  const uint8_t rank = version == 1 ? uint8_t(rank_byte & 0x7f) : rank_byte;
+  const uint8_t mode = version == 1 ? uint8_t(rank_byte >> 7) : mode_byte;
+  if (mode > uint8_t(FlowtreeConfig::Compress::kThreshold)) {
+    throw FlowtreeFormatError("flowtree: unknown compress mode " + std::to_string(mode));
+  }
   if (fs >= kFeatureSetCount) throw FlowtreeFormatError("flowtree: unknown feature set " + std::to_string(fs));
   if (rank > 2) throw FlowtreeFormatError("flowtree: unknown rank metric " + std::to_string(rank));
   cfg.feature_set = FeatureSet(fs);
   cfg.rank = Metric(rank);
-  cfg.compress_mode = (rank_byte & 0x80) ? FlowtreeConfig::Compress::kAggregate : FlowtreeConfig::Compress::kParent;
+  cfg.compress_mode = FlowtreeConfig::Compress(mode);
   cfg.budget = r.get<uint32_t>();
   if (cfg.budget > kMaxBudget) throw FlowtreeFormatError("flowtree: budget " + std::to_string(cfg.budget) + " too large");
   cfg.p = std::bit_cast<double>(r.get<uint64_t>());

@@ -1,9 +1,11 @@
 // Flowtree persistence: a versioned, checksummed binary format that round-trips exactly
 // (re-serializing a deserialized tree gives the same bytes) and a JSON dump for people.
 //
-// Binary layout v1, little-endian:
+// Binary layout v2, little-endian (v1, still read: the compress mode byte was 0 and
+// kAggregate was bit 7 of the rank byte):
 //   "HFTR" | u16 version | u16 flags (bit0: protocol key) | u64 total size incl. CRC |
-//   u8 feature set | u8 rank metric (bit 7: compress mode kAggregate) | u16 0 | u32 budget | f64 p | f64 compress_fraction |
+//   u8 feature set | u8 rank metric | u8 compress mode (FlowtreeConfig::Compress) | u8 0 |
+//   u32 budget | f64 p | f64 compress_fraction |
 //   u64 seed | u64 rng state | u32 node count |
 //   nodes in DFS pre-order, each: u32 parent position (root: 0xffffffff) | u8 depth |
 //     u8 families (src | dst << 4) | u8 proto | [16 B src] [16 B dst] [u16 sport]
@@ -23,7 +25,7 @@
 
 namespace haystack::flowtree {
 
-inline constexpr uint16_t kFormatVersion = 1;
+inline constexpr uint16_t kFormatVersion = 2;
 
 struct FlowtreeFormatError : std::runtime_error {
   using std::runtime_error::runtime_error;

@@ -307,6 +307,131 @@ BOOST_AUTO_TEST_CASE(compress_aggregate_moves_mass_to_shared_prefix) {
   BOOST_TEST(u.total().packets == 113);
 }
 
+BOOST_AUTO_TEST_CASE(compress_threshold_aggregates_into_nearest_kept_ancestor) {
+  // kThreshold (default), no reserved inner nodes. p = 1: 10.0.0.1 (10), .2 (1), .3 (1)
+  // bring their whole chains: .0/31, .2/31, /30 ... /0 (31 nodes), root = 37 nodes.
+  auto build = [](double share) {
+    FlowtreeConfig c;
+    c.feature_set = FeatureSet::SI;
+    c.p = 1.0;
+    c.budget = 1000;
+    c.threshold_inner_share = share;
+    Flowtree t(c);
+    t.add(si(t, "10.0.0.1"), pk(10));
+    t.add(si(t, "10.0.0.2"), pk(1));
+    t.add(si(t, "10.0.0.3"), pk(1));
+    return t;
+  };
+  Flowtree t = build(0.0);
+  BOOST_TEST(int(t.config().compress_mode) == int(FlowtreeConfig::Compress::kThreshold));
+  BOOST_TEST(t.size() == 37u);
+  // Target 3: mass 12, room 2 -> T <= 12 / 2 + 1 = 7. T = 1 keeps root + 3 leaves (4 > 3);
+  // T = sqrt(7) = 2 keeps root, .1 (10) and .2/31 (1 + 1 handed up by .2 and .3) = 3.
+  t.compress_to(3);
+  require_ok(t);
+  BOOST_TEST(t.size() == 3u);
+  BOOST_TEST(t.node(t.find(K(t, "10.0.0.2/31"))).comp_pop == (Counters{2, 200, 2}));
+  BOOST_TEST(t.node(t.find(K(t, "10.0.0.2/31"))).parent == Flowtree::kRoot);
+  BOOST_TEST(t.node(t.find(si(t, "10.0.0.1"))).comp_pop == pk(10));
+  BOOST_TEST(t.node(Flowtree::kRoot).comp_pop == Counters{});
+  BOOST_TEST(t.total() == (Counters{12, 1200, 3}));
+  // Target 4 keeps every leaf (T = 1 removes only the 33 mass-less intermediates).
+  Flowtree v = build(0.0);
+  v.compress_to(4);
+  require_ok(v);
+  BOOST_TEST(v.size() == 4u);
+  for (const char* a : {"10.0.0.1", "10.0.0.2", "10.0.0.3"}) BOOST_TEST(v.node(v.find(si(v, a))).parent == Flowtree::kRoot);
+
+  // Reserved inner nodes (share 0.5, target 4 -> q = 2). Spread = pop - max child pop:
+  // .0/31 0, .2/31 2 - 1 = 1, /30 12 - 10 = 2, /29 ... /0 0 (one child). Both inner nodes
+  // with spread > 0 are reserved; room 4 - 1 - 2 = 1 -> T <= 13; T = 1 keeps 6; T = 3 and
+  // then T = 2 keep root, /30, .2/31 (.2 and .3 handed up) and .1 = 4.
+  Flowtree u = build(0.5);
+  u.compress_to(4);
+  require_ok(u);
+  BOOST_TEST(u.size() == 4u);
+  const uint32_t n30 = u.find(K(u, "10.0.0.0/30"));
+  BOOST_REQUIRE(n30 != Flowtree::kNone);
+  BOOST_TEST(u.node(n30).parent == Flowtree::kRoot);
+  BOOST_TEST(u.node(n30).comp_pop == Counters{});
+  BOOST_TEST(u.node(u.find(K(u, "10.0.0.2/31"))).comp_pop == (Counters{2, 200, 2}));
+  BOOST_TEST(u.node(u.find(K(u, "10.0.0.2/31"))).parent == n30);
+  BOOST_TEST(u.node(u.find(si(u, "10.0.0.1"))).parent == n30);
+  BOOST_TEST(pop_pk(u, "10.0.0.0/30") == 12);
+  BOOST_TEST(u.total() == (Counters{12, 1200, 3}));
+}
+
+BOOST_AUTO_TEST_CASE(compress_threshold_budget_totals_and_heavy_leaves) {
+  // Random stream into small trees: never above the budget, totals exact, and a compress
+  // never removes a leaf holding at least N / (target - 1 - q) + 1 packets itself
+  // (q = target * share bounds the reserved inner nodes).
+  for (const double p : {0.0, 0.3}) {
+    FlowtreeConfig c;
+    c.feature_set = FeatureSet::SIDI;
+    c.p = p;
+    c.budget = 200;
+    Flowtree t(c);
+    std::mt19937_64 rng(11);
+    int64_t n = 0;
+    for (int i = 0; i < 20000; ++i) {
+      const uint64_t r = rng();
+      // Two heavy pairs (1/4 and 1/10 of the packets) over a light background.
+      const uint8_t k = i % 4 == 0 ? 1 : i % 10 == 1 ? 2 : 0;
+      const uint8_t ab[4] = {10, 0, uint8_t(k ? 0 : (r % 97) * (r % 5) % 64), uint8_t(k ? k : r >> 40)};
+      const uint8_t bb[4] = {192, 168, 0, uint8_t(k ? k : (r >> 20) % ((r & 7) == 0 ? 250 : 8))};
+      const auto x = t.hierarchy().leaf(IpAddr::from_v4(ab), IpAddr::from_v4(bb), 0, 0, 0);
+      t.add(x, pk(1));
+      ++n;
+      BOOST_REQUIRE(t.size() <= c.budget);
+    }
+    require_ok(t);
+    BOOST_TEST(t.total() == (Counters{n, 100 * n, n}));
+    const uint32_t target = t.size() / 2;
+    const int64_t bound = n / int64_t(target - 1 - size_t(double(target) * c.threshold_inner_share)) + 1;
+    std::vector<std::pair<FlowKey, Counters>> heavy;
+    for (uint32_t i = 0; i < t.size(); ++i) {
+      if (t.node(i).key.depth == 0 && t.node(i).comp_pop.packets >= bound) heavy.emplace_back(t.node(i).key, t.node(i).comp_pop);
+    }
+    BOOST_TEST(heavy.size() == 2u);
+    t.compress_to(target);
+    require_ok(t);
+    BOOST_TEST(t.size() <= target);
+    BOOST_TEST(t.total() == (Counters{n, 100 * n, n}));
+    for (const auto& [k, cp] : heavy) {
+      const uint32_t i = t.find(k);
+      BOOST_REQUIRE(i != Flowtree::kNone);
+      BOOST_TEST(t.node(i).comp_pop == cp);
+    }
+  }
+}
+
+BOOST_AUTO_TEST_CASE(deserialize_reads_format_v1) {
+  // v1 kept kAggregate in bit 7 of the rank byte and a zero u16 after it.
+  FlowtreeConfig c;
+  c.feature_set = FeatureSet::SI;
+  c.compress_mode = FlowtreeConfig::Compress::kAggregate;
+  Flowtree t(c);
+  t.add(si(t, "10.0.0.1"), pk(3));
+  std::vector<uint8_t> b = serialize(t);
+  BOOST_TEST(b[4] == 2);  // current version
+  b[4] = 1;
+  b[17] = uint8_t(b[17] | 0x80);  // rank byte (after magic, version, flags, size, feature set)
+  b[18] = 0;
+  b.resize(b.size() - 4);
+  const uint32_t crc = crc32c(b);
+  for (int i = 0; i < 4; ++i) b.push_back(uint8_t(crc >> (8 * i)));
+  Flowtree u = deserialize(b);
+  BOOST_TEST(int(u.config().compress_mode) == int(FlowtreeConfig::Compress::kAggregate));
+  BOOST_TEST(u.total() == pk(3));
+  b[4] = 2;  // a v2 file with an unknown compress mode is rejected
+  b[17] = uint8_t(b[17] & 0x7f);
+  b[18] = 7;
+  b.resize(b.size() - 4);
+  const uint32_t crc2 = crc32c(b);
+  for (int i = 0; i < 4; ++i) b.push_back(uint8_t(crc2 >> (8 * i)));
+  BOOST_CHECK_THROW(deserialize(b), FlowtreeFormatError);
+}
+
 BOOST_AUTO_TEST_CASE(compress_aggregate_budget_and_totals) {
   // Random Zipf-ish stream into small trees: the budget is never exceeded, totals stay
   // exact, invariants hold, and a copy rebuilt from its nodes compresses identically.
@@ -513,7 +638,8 @@ BOOST_AUTO_TEST_CASE(query_bounds_hold_on_a_compressed_tree) {
   }
   require_ok(t);
   for (int q = 0; q < 300; ++q) {
-    const FlowKey f = t.hierarchy().ancestor(truth[rng() % truth.size()].first, int(rng() % 34));
+    const int depth = int(rng() % 34);  // (before the index: g++ and clang agree on the order)
+    const FlowKey f = t.hierarchy().ancestor(truth[rng() % truth.size()].first, depth);
     int64_t real = 0;
     for (const auto& [k, n] : truth) if (t.hierarchy().covers(f, k)) real += n;
     const QueryResult r = query(t, f);
@@ -521,6 +647,22 @@ BOOST_AUTO_TEST_CASE(query_bounds_hold_on_a_compressed_tree) {
     BOOST_TEST(real <= r.upper.packets);
     BOOST_TEST(r.lower.packets <= r.estimate.packets);
     BOOST_TEST(r.estimate.packets <= r.upper.packets);
+  }
+}
+
+BOOST_AUTO_TEST_CASE(relink_after_a_long_batch_finds_nearest_parents) {
+  // 926+ insertions without a sync (no query, no compress) used to leave 10.0.45.64/26
+  // below the 10.0.44.0/23 inserted last instead of below 10.0.45.0/25 (inserted earlier,
+  // under another new node): relinking probed only the depths of the parent's own new
+  // children. Same stream as query_is_exact_without_compression.
+  Flowtree t = make(FeatureSet::SI, 0.3, 100000);
+  std::mt19937_64 rng(12);
+  for (int i = 0; i < 5000; ++i) {
+    const uint8_t b1 = uint8_t(rng() % 3), b2 = uint8_t(rng() % 64), b3 = uint8_t(rng() % 256);
+    const uint8_t a[4] = {10, b1, b2, b3};
+    const int64_t n = int64_t(1 + rng() % 3);
+    t.add(t.hierarchy().leaf(IpAddr::from_v4(a), IpAddr{}, 0, 0, 0), pk(n));
+    if (i == 925 || i == 4999) require_ok(t);
   }
 }
 
@@ -535,7 +677,9 @@ BOOST_AUTO_TEST_CASE(query_is_exact_without_compression) {
   }
   int exact = 0;
   for (int q = 0; q < 300; ++q) {
-    const FlowKey f = t.hierarchy().ancestor(truth[rng() % truth.size()].first, int(rng() % 34));
+    // (Two statements: the order of the rng() calls must not depend on the compiler.)
+    const int depth = int(rng() % 34);
+    const FlowKey f = t.hierarchy().ancestor(truth[rng() % truth.size()].first, depth);
     int64_t real = 0;
     for (const auto& [k, n] : truth) if (t.hierarchy().covers(f, k)) real += n;
     const QueryResult r = query(t, f);
@@ -679,7 +823,9 @@ BOOST_AUTO_TEST_CASE(compress_keeps_survivor_preorder_and_ignores_layout) {
   u.compress_to(target);
   require_ok(t);
   require_ok(u);
-  BOOST_TEST(t.size() == target);
+  // kThreshold (default) may remove a little more than asked (ties at the threshold).
+  BOOST_TEST(t.size() <= target);
+  BOOST_TEST(t.size() >= target * 9 / 10);
   BOOST_TEST(t.total() == total);
   BOOST_TEST(serialize(t) == serialize(u));
   std::set<std::string> kept;
