@@ -114,6 +114,12 @@ struct TelemetryConfig {
   bool dpdk_commands = true;        // /haystack/* on the DPDK telemetry socket
 };
 
+// The control socket haystackctl talks to (docs/control-protocol.md).
+struct ControlSettings {
+  std::string socket;         // default: <state_dir>/haystackd.sock
+  uint32_t max_clients = 16;  // connected at once
+};
+
 struct Config {
   std::string source_file;
   std::string site_id = "site1";
@@ -141,6 +147,7 @@ struct Config {
   IotConfig iot;
   TelemetryConfig telemetry;
   Eui64Config eui64;
+  ControlSettings control;
 };
 
 // Loads and validates a YAML file. Throws ConfigError.
