@@ -174,6 +174,7 @@ ControlReply ControlCommands::operator()(const ControlRequest& r) const {
   if (c == "status") return {status()};
   if (c == "stats") return {stats(a)};
   if (c == "hitlist.show") return {hitlist_show()};
+  if (c == "hitlist.reload") return {hitlist_reload(a)};
   if (c == "detections") return {detections(a)};
   if (c == "services") return {services(a)};
   if (c == "alerts") return alerts(a);
@@ -234,11 +235,11 @@ ojson ControlCommands::status() const {
   }
   j["workers"] = workers;
   if (ctx_.iot) {
-    const hitlist::Bundle& b = ctx_.iot->bundle();
-    j["hitlist"] = {{"path", cfg.iot.hitlist},
-                    {"generation", ctx_.hitlist_generation()},
-                    {"valid_from", b.valid_from},
-                    {"valid_until", b.valid_until}};
+    const hitlist::Generation& g = *ctx_.iot->current();
+    j["hitlist"] = {{"path", g.path},
+                    {"generation", g.number},
+                    {"valid_from", g.bundle->valid_from},
+                    {"valid_until", g.bundle->valid_until}};
   } else {
     j["hitlist"] = nullptr;
   }
@@ -263,11 +264,30 @@ ojson ControlCommands::stats(const json& args) const {
 }
 
 ojson ControlCommands::hitlist_show() const {
-  const hitlist::Bundle& b = iot().bundle();
-  return {{"path", ctx_.config->iot.hitlist}, {"generation", ctx_.hitlist_generation()},
-          {"valid_from", b.valid_from},       {"valid_until", b.valid_until},
-          {"provenance", b.provenance},       {"services", b.services.size()},
-          {"domains", b.domains.size()},      {"endpoints", b.endpoints.size()}};
+  const hitlist::Generation& g = *iot().current();
+  const hitlist::Bundle& b = *g.bundle;
+  return {{"path", g.path},
+          {"generation", g.number},
+          {"valid_from", b.valid_from},
+          {"valid_until", b.valid_until},
+          {"provenance", b.provenance},
+          {"services", b.services.size()},
+          {"domains", b.domains.size()},
+          {"endpoints", b.endpoints.size()}};
+}
+
+ojson ControlCommands::hitlist_reload(const json& args) const {
+  Args a("hitlist.reload", args, {"path"});
+  iot();
+  // Without a path: iot.hitlist again, as SIGHUP does.
+  const std::string path = a.str("path").value_or(ctx_.config->iot.hitlist);
+  if (path.empty()) bad_args("path: expected a hitlist bundle file, got \"\"");
+  const HitlistReloadOutcome r = ctx_.hitlist_reload(path);
+  if (!r.ok) {
+    throw CommandError("reload_failed",
+                       r.error + " (generation " + std::to_string(r.generation) + " stays active)");
+  }
+  return hitlist_show();
 }
 
 ojson ControlCommands::detections(const json& args) const {

@@ -39,6 +39,12 @@ class RecentAlerts {
   uint64_t evicted_ = 0;
 };
 
+struct HitlistReloadOutcome {
+  bool ok = false;
+  uint64_t generation = 0;  // active afterwards
+  std::string error;        // why the bundle was rejected
+};
+
 struct ControlContext {
   const Config* config = nullptr;
   std::string version;
@@ -47,7 +53,8 @@ struct ControlContext {
   std::function<StatsSnapshot()> snapshot;  // counters now (control thread)
   std::function<bool()> input_idle;         // every worker idle at the last bin drain
   const IotPipeline* iot = nullptr;         // null: IoT detection off
-  std::function<uint64_t()> hitlist_generation;
+  // Loads, validates and publishes a bundle (the daemon's reload, as SIGHUP does).
+  std::function<HitlistReloadOutcome(const std::string& path)> hitlist_reload;
   const TreeStore* store = nullptr;  // null: site trees not persisted
   const RecentAlerts* alerts = nullptr;
   const ControlSocket* socket = nullptr;
@@ -57,7 +64,7 @@ class ControlCommands {
  public:
   explicit ControlCommands(ControlContext ctx) : ctx_(std::move(ctx)) {}
   // Throws CommandError (unknown_command, bad_args, not_found, not_configured,
-  // unsupported).
+  // unsupported, reload_failed).
   ControlReply operator()(const ControlRequest& r) const;
 
   static const std::vector<std::string>& names();
@@ -68,6 +75,7 @@ class ControlCommands {
   nlohmann::ordered_json status() const;
   nlohmann::ordered_json stats(const nlohmann::json& args) const;
   nlohmann::ordered_json hitlist_show() const;
+  nlohmann::ordered_json hitlist_reload(const nlohmann::json& args) const;
   nlohmann::ordered_json detections(const nlohmann::json& args) const;
   nlohmann::ordered_json services(const nlohmann::json& args) const;
   ControlReply alerts(const nlohmann::json& args) const;
