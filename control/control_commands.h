@@ -57,7 +57,6 @@ struct ControlContext {
   std::function<HitlistReloadOutcome(const std::string& path)> hitlist_reload;
   const TreeStore* store = nullptr;  // null: site trees not persisted
   const RecentAlerts* alerts = nullptr;
-  const ControlSocket* socket = nullptr;
 };
 
 class ControlCommands {

@@ -558,7 +558,6 @@ void Daemon::start_control_socket() {
   };
   ctx.store = store_.get();
   ctx.alerts = &recent_alerts_;
-  ctx.socket = socket_.get();
   commands_ = std::make_unique<ControlCommands>(std::move(ctx));
   // Started after EAL init, so the thread inherits the main lcore's CPU set and stays
   // off the worker cores.
