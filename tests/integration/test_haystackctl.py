@@ -7,6 +7,7 @@ Environment (set by meson): those of test_haystackd.py plus HAYSTACKCTL.
 """
 import json
 import os
+import re
 import signal
 import socket
 import stat
@@ -15,6 +16,7 @@ import sys
 import tempfile
 import threading
 import time
+import urllib.request
 
 from test_haystackd import (DATA, EAL, FLOWTREE, HAYSTACKD, check, fail, iot_config,
                             pcap_counts, pcap_records, read_alerts, wait_for)
@@ -388,6 +390,18 @@ def case_ctl_malformed_and_concurrent(tmp):
         st = ctl_json("status", sock=s)
         check(st["workers"][0]["rx_packets"] == total and d.proc.poll() is None,
               "the daemon is undisturbed")
+        # The same counters on /metrics (published once a second).
+        port = re.search(r"prometheus metrics on http://127\.0\.0\.1:(\d+)/metrics",
+                         open(d.log).read()).group(1)
+
+        def metric(name):
+            text = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10).read()
+            m = re.search(rf"^{name} (\S+)$", text.decode(), re.M)
+            return m and float(m.group(1))
+        wait_for(lambda: metric("haystack_control_errors_total") == after["errors"] and
+                 metric("haystack_control_lines_too_long_total") == 1,
+                 "control socket counters on /metrics")
+        print("ok: /metrics has the control socket counters")
 
         # A second daemon on the same socket is refused; the first keeps serving.
         other = os.path.join(tmp, "other")
