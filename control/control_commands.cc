@@ -183,10 +183,7 @@ ControlReply ControlCommands::operator()(const ControlRequest& r) const {
   if (c == "eui64") {
     throw CommandError("unsupported", "not available: EUI-64 tracking is not implemented yet");
   }
-  if (c == "query") {
-    throw CommandError("unsupported",
-                       "not available: FlowQL is not implemented yet; use top, hhh, above or hc");
-  }
+  if (c == "query") return {query(a)};
   std::string list;
   for (const auto& n : names()) list += (list.empty() ? "" : ", ") + n;
   throw CommandError("unknown_command", "unknown command '" + c + "'; commands: " + list);
@@ -357,6 +354,14 @@ ControlReply ControlCommands::alerts(const json& args) const {
   for (size_t i = skip; i < hits.size(); ++i) list.push_back(ojson::parse(hits[i]->line));
   rep.result = {{"alerts", list}, {"evicted", ctx_.alerts->evicted()}, {"following", rep.follow}};
   return rep;
+}
+
+ojson ControlCommands::query(const json& args) const {
+  Args a("query", args, {"flowql", "text"});
+  const auto q = a.str("flowql");
+  if (!q || q->empty()) bad_args("flowql is required: a FlowQL query (docs/flowql.md)");
+  if (!ctx_.flowql) throw CommandError("unsupported", "not available: FlowQL is not linked in");
+  return ctx_.flowql(*q, a.flag("text"));
 }
 
 ojson ControlCommands::tree_query(const std::string& cmd, const json& args) const {

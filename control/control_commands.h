@@ -56,6 +56,9 @@ struct ControlContext {
   // Loads, validates and publishes a bundle (the daemon's reload, as SIGHUP does).
   std::function<HitlistReloadOutcome(const std::string& path)> hitlist_reload;
   const TreeStore* store = nullptr;  // null: site trees not persisted
+  // Runs FlowQL over the stored trees: the result as JSON, or {"text": tables} when
+  // `text`. Throws CommandError("bad_query", message pointing at the column).
+  std::function<nlohmann::ordered_json(const std::string& query, bool text)> flowql;
   const RecentAlerts* alerts = nullptr;
 };
 
@@ -63,7 +66,7 @@ class ControlCommands {
  public:
   explicit ControlCommands(ControlContext ctx) : ctx_(std::move(ctx)) {}
   // Throws CommandError (unknown_command, bad_args, not_found, not_configured,
-  // unsupported, reload_failed).
+  // unsupported, reload_failed, bad_query).
   ControlReply operator()(const ControlRequest& r) const;
 
   static const std::vector<std::string>& names();
@@ -78,6 +81,7 @@ class ControlCommands {
   nlohmann::ordered_json detections(const nlohmann::json& args) const;
   nlohmann::ordered_json services(const nlohmann::json& args) const;
   ControlReply alerts(const nlohmann::json& args) const;
+  nlohmann::ordered_json query(const nlohmann::json& args) const;
   nlohmann::ordered_json tree_query(const std::string& cmd, const nlohmann::json& args) const;
   const IotPipeline& iot() const;
 

@@ -26,6 +26,8 @@
 #include "control/config.h"
 #include "control/control_commands.h"
 #include "control/control_socket.h"
+#include "control/flowql/error.h"
+#include "control/flowql/executor.h"
 #include "control/ddos_detector.h"
 #include "control/flow_summaries.h"
 #include "control/eui64_pipeline.h"
@@ -557,6 +559,18 @@ void Daemon::start_control_socket() {
     return HitlistReloadOutcome{r.ok, r.generation, r.error};
   };
   ctx.store = store_.get();
+  // FlowQL reads the tree files on this thread, the one that writes them: never a
+  // half-written period.
+  ctx.flowql = [this](const std::string& q, bool text) -> nlohmann::ordered_json {
+    try {
+      const flowql::Result r =
+          flowql::run(q, flowql::StateDirSource(cfg_.state_dir + "/flowtrees"));
+      if (text) return {{"text", r.to_text()}};
+      return nlohmann::ordered_json::parse(r.to_json().dump());
+    } catch (const flowql::FlowQLError& e) {
+      throw CommandError("bad_query", flowql::format_error(q, e));
+    }
+  };
   ctx.alerts = &recent_alerts_;
   commands_ = std::make_unique<ControlCommands>(std::move(ctx));
   // Started after EAL init, so the thread inherits the main lcore's CPU set and stays

@@ -247,8 +247,13 @@ int main(int argc, char** argv) {
   al->add_option("--since", since, "alerts at or after TIME");
   al->add_option("--limit", limit, "at most the newest N (default 1000)");
   auto* eui = app.add_subcommand("eui64", "IPv6 EUI-64 tracking (not implemented yet)");
-  auto* query = app.add_subcommand("query", "a FlowQL query (not implemented yet)");
-  query->add_option("flowql", flowql, "the query")->required();
+  auto* query =
+      app.add_subcommand("query", "a FlowQL query over the stored trees (docs/flowql.md)");
+  query
+      ->add_option("flowql", flowql,
+                   "e.g. \"SELECT top-10 FROM 2026-11-01 00:00 TO 2026-11-02 00:00 WHERE "
+                   "src_ip = ANY\"")
+      ->required();
   std::vector<CLI::App*> tree_cmds;
   auto tree_cmd = [&](const char* name, const char* what) {
     auto* c = app.add_subcommand(name, what);
@@ -309,7 +314,11 @@ int main(int argc, char** argv) {
     if (follow) args["follow"] = true;
   }
   if (eui->parsed()) cmd = "eui64";
-  if (query->parsed()) cmd = "query", args["flowql"] = flowql;
+  if (query->parsed()) {
+    cmd = "query";
+    args["flowql"] = flowql;
+    if (!as_json) args["text"] = true;  // the daemon renders the tables
+  }
   for (auto* c : tree_cmds) {
     if (!c->parsed()) continue;
     cmd = c->get_name();
@@ -328,6 +337,8 @@ int main(int argc, char** argv) {
       for (const auto& a : r["alerts"]) std::cout << a.dump() << "\n";
     } else if (as_json) {
       std::cout << r.dump() << std::endl;
+    } else if (cmd == "query") {
+      std::cout << r["text"].get<std::string>();
     } else if (cmd == "status") {
       print_status(r);
     } else if (cmd == "top" || cmd == "hhh" || cmd == "above" || cmd == "hc") {

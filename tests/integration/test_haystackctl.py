@@ -260,9 +260,24 @@ def case_ctl_every_subcommand(tmp):
         rc, out, err = ctl("eui64", sock=s)
         check(rc == 1 and err == "haystackctl: unsupported: not available: EUI-64 tracking is not "
               "implemented yet\n" and out == "", "eui64: unsupported, exit 1")
-        rc, out, err = ctl("query", "SELECT top-10 FROM (time 2026-11-01 10:00 to 2026-11-01 11:00)", sock=s)
-        check(rc == 1 and "unsupported: not available: FlowQL is not implemented yet" in err,
-              "query: unsupported until FlowQL lands, exit 1")
+
+        # query: FlowQL over the stored trees, as haystack-flowtree query answers it
+        state = os.path.join(tmp, "state")
+        for q in ["SELECT top-5 FROM 2026-11-01 10:00 TO 2026-11-01 12:00 WHERE src_ip = ANY",
+                  "SELECT hhh-0.1 FROM 2026-11-01 10:00 TO 2026-11-01 11:00 WHERE dst_port = ANY",
+                  "SELECT pop FROM 2026-11-01 10:00 TO 2026-11-01 11:00 WHERE src_ip = 100.64.0.0/16"]:
+            want = subprocess.run([FLOWTREE, "query", "--state", state, "--json", q],
+                                  capture_output=True, text=True, check=True).stdout
+            got = ctl_json("query", q, sock=s)
+            check(got == json.loads(want) and len(json.dumps(got)) > 100,
+                  f"query {q!r}: equals haystack-flowtree query --json")
+            text = subprocess.run([FLOWTREE, "query", "--state", state, q], capture_output=True,
+                                  text=True, check=True).stdout
+            rc, out, _ = ctl("query", q, sock=s)
+            check(rc == 0 and out == text, "query prints the same tables")
+        rc, out, err = ctl("query", "SELECT top-5 FORM 2026-11-01 10:00 TO 2026-11-01 11:00", sock=s)
+        check(rc == 1 and err.startswith("haystackctl: bad_query: column 14: ") and "^" in err,
+              f"a bad query: exit 1, the message points at the column: {err.splitlines()[0]}")
 
         # top / hhh / above / hc equal haystack-flowtree on the stored trees
         root = os.path.join(tmp, "state", "flowtrees", "test-site")
