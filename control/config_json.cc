@@ -41,7 +41,8 @@ nlohmann::ordered_json config_to_json(const Config& c) {
               {"format", c.log.format == LogFormat::kJson ? "json" : "text"},
               {"file", c.log.file},
               {"max_file_mb", c.log.max_file_mb},
-              {"max_files", c.log.max_files}};
+              {"max_files", c.log.max_files},
+              {"repeat_limit", c.log.repeat_limit}};
   ojson sets = ojson::array();
   for (auto fs : c.flowtree.feature_sets)
     sets.push_back(std::string(flowtree::feature_set_name(fs)));
@@ -67,6 +68,14 @@ nlohmann::ordered_json config_to_json(const Config& c) {
       {"active_min_packets", d.active_min_packets},
       {"scan_alert_min_destinations", d.scan_alert_min_destinations},
       {"pseudonymize", c.iot.pseudonymize}};
+  j["telemetry"] = {{"prometheus", c.telemetry.prometheus},
+                    {"prometheus_listen", c.telemetry.prometheus_host + ":" +
+                                              std::to_string(c.telemetry.prometheus_port)},
+                    {"dpdk_commands", c.telemetry.dpdk_commands}};
+  j["eui64"] = {{"enabled", c.eui64.enabled},
+                {"entries_per_worker", c.eui64.entries_per_worker},
+                {"oui_files", c.eui64.oui_files},
+                {"iot_manufacturers", c.eui64.iot_manufacturers}};
   j["control"] = {{"socket", c.control.socket}, {"max_clients", c.control.max_clients}};
   return j;
 }

@@ -180,9 +180,7 @@ ControlReply ControlCommands::operator()(const ControlRequest& r) const {
   if (c == "alerts") return alerts(a);
   if (c == "config.show") return {config_to_json(*ctx_.config)};
   if (c == "top" || c == "hhh" || c == "above" || c == "hc") return {tree_query(c, a)};
-  if (c == "eui64") {
-    throw CommandError("unsupported", "not available: EUI-64 tracking is not implemented yet");
-  }
+  if (c == "eui64") return {eui64(a)};
   if (c == "query") return {query(a)};
   std::string list;
   for (const auto& n : names()) list += (list.empty() ? "" : ", ") + n;
@@ -354,6 +352,24 @@ ControlReply ControlCommands::alerts(const json& args) const {
   for (size_t i = skip; i < hits.size(); ++i) list.push_back(ojson::parse(hits[i]->line));
   rep.result = {{"alerts", list}, {"evicted", ctx_.alerts->evicted()}, {"following", rep.follow}};
   return rep;
+}
+
+ojson ControlCommands::eui64(const json& args) const {
+  Args a("eui64", args, {"window"});
+  const auto window = a.str("window");
+  if (window && *window != "hour" && *window != "day")
+    bad_args("window: expected hour or day, got '" + *window + "'");
+  if (!ctx_.eui64) {
+    throw CommandError("not_configured", "EUI-64 tracking is off: eui64.enabled is false");
+  }
+  // The last closed report of each window kind, as in eui64.jsonl; null before one closed.
+  ojson out;
+  for (const char* kind : {"hour", "day"}) {
+    if (window && *window != kind) continue;
+    const ojson& r = ctx_.eui64->last_report(std::string_view(kind) == "day");
+    out[kind] = r.is_null() ? ojson(nullptr) : r;
+  }
+  return out;
 }
 
 ojson ControlCommands::query(const json& args) const {

@@ -15,6 +15,7 @@
 
 #include "control/config.h"
 #include "control/control_socket.h"
+#include "control/eui64_pipeline.h"
 #include "control/iot_pipeline.h"
 #include "control/stats_json.h"
 #include "control/tree_store.h"
@@ -52,7 +53,9 @@ struct ControlContext {
   uint64_t started_wall_ns = 0;
   std::function<StatsSnapshot()> snapshot;  // counters now (control thread)
   std::function<bool()> input_idle;         // every worker idle at the last bin drain
-  const IotPipeline* iot = nullptr;         // null: IoT detection off
+  const IotPipeline* iot = nullptr;
+  const Eui64Pipeline* eui64 =
+      nullptr;  // null: eui64.enabled is false         // null: IoT detection off
   // Loads, validates and publishes a bundle (the daemon's reload, as SIGHUP does).
   std::function<HitlistReloadOutcome(const std::string& path)> hitlist_reload;
   const TreeStore* store = nullptr;  // null: site trees not persisted
@@ -82,6 +85,7 @@ class ControlCommands {
   nlohmann::ordered_json services(const nlohmann::json& args) const;
   ControlReply alerts(const nlohmann::json& args) const;
   nlohmann::ordered_json query(const nlohmann::json& args) const;
+  nlohmann::ordered_json eui64(const nlohmann::json& args) const;
   nlohmann::ordered_json tree_query(const std::string& cmd, const nlohmann::json& args) const;
   const IotPipeline& iot() const;
 

@@ -554,6 +554,7 @@ void Daemon::start_control_socket() {
   ctx.snapshot = [this] { return snapshot(); };
   ctx.input_idle = [this] { return input_idle_; };
   ctx.iot = iot_.get();
+  ctx.eui64 = eui_.get();
   ctx.hitlist_reload = [this](const std::string& path) {
     ReloadResult r = reload_hitlist(path, "haystackctl");
     return HitlistReloadOutcome{r.ok, r.generation, r.error};

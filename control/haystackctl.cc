@@ -246,7 +246,8 @@ int main(int argc, char** argv) {
   al->add_flag("-f,--follow", follow, "keep printing alerts as they are raised");
   al->add_option("--since", since, "alerts at or after TIME");
   al->add_option("--limit", limit, "at most the newest N (default 1000)");
-  auto* eui = app.add_subcommand("eui64", "IPv6 EUI-64 tracking (not implemented yet)");
+  auto* eui = app.add_subcommand("eui64", "last hourly and daily IPv6 EUI-64 exposure reports");
+  eui->add_option("--window", window, "hour or day (default both)");
   auto* query =
       app.add_subcommand("query", "a FlowQL query over the stored trees (docs/flowql.md)");
   query

@@ -256,11 +256,18 @@ def case_ctl_every_subcommand(tmp):
         follower.wait(10)
         reader.join(10)
 
-        # not implemented: say so, fake nothing
-        rc, out, err = ctl("eui64", sock=s)
-        check(rc == 1 and err == "haystackctl: unsupported: not available: EUI-64 tracking is not "
-              "implemented yet\n" and out == "", "eui64: unsupported, exit 1")
-
+        # eui64: the last closed hourly and daily exposure reports, as in eui64.jsonl
+        with open(os.path.join(tmp, "state", "eui64", "eui64.jsonl")) as f:
+            reps = [json.loads(l) for l in f]
+        last = {k: [r for r in reps if r["window"] == k][-1] for k in ("hour", "day")}
+        check(ctl_json("eui64", sock=s) == last and last["day"]["prefixes_seen"] > 0,
+              f"eui64: last hour and day reports ({last['day']['prefixes_seen']} /56 seen, "
+              f"{last['day']['prefixes_exposed']} exposed that day)")
+        check(ctl_json("eui64", "--window", "day", sock=s) == {"day": last["day"]},
+              "eui64 --window day")
+        rc, out, err = ctl("eui64", "--window", "week", sock=s)
+        check(rc == 1 and err == "haystackctl: bad_args: window: expected hour or day, got 'week'\n",
+              "eui64 --window week: bad_args, exit 1")
         # query: FlowQL over the stored trees, as haystack-flowtree query answers it
         state = os.path.join(tmp, "state")
         for q in ["SELECT top-5 FROM 2026-11-01 10:00 TO 2026-11-01 12:00 WHERE src_ip = ANY",
@@ -317,7 +324,9 @@ def case_ctl_every_subcommand(tmp):
               c["control"] == {"socket": s, "max_clients": 16} and c["bins"]["seconds"] == 60 and
               c["iot"]["hitlist"] == EXAMPLE_HITLIST and c["iot"]["pseudonymize"] is False and
               c["ports"][0]["device"] == f"net_pcap0,rx_pcap={IOT_LINES}" and
-              c["flowtree"]["feature_sets"] == ["SI", "DI", "SP", "DP", "SIDP", "FULL"],
+              c["flowtree"]["feature_sets"] == ["SI", "DI", "SP", "DP", "SIDP", "FULL"] and
+              c["telemetry"]["prometheus_listen"] == "127.0.0.1:0" and
+              c["eui64"]["enabled"] is True and c["log"]["repeat_limit"] == 10,
               "config show: the effective configuration with defaults")
 
         # CLI behaviour: --help everywhere, usage errors, socket from the environment
