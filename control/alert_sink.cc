@@ -93,6 +93,7 @@ void AlertSink::emit(const Alert& a) {
     }
   }
   ++emitted_;
+  for (const Listener& l : listeners_) l(a, line);
   uint64_t suppressed = 0;
   const uint64_t now = uint64_t(std::chrono::duration_cast<std::chrono::nanoseconds>(
                                     std::chrono::steady_clock::now().time_since_epoch())

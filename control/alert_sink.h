@@ -5,8 +5,10 @@
 #include <atomic>
 #include <cstdint>
 #include <cstdio>
+#include <functional>
 #include <mutex>
 #include <string>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -38,6 +40,12 @@ class AlertSink {
   // At most `per_minute` log lines per (type, subject); the alert file gets every alert.
   void set_log_limit(uint32_t per_minute) { limiter_ = LogLimiter(per_minute); }
   uint64_t log_suppressed() const { return log_suppressed_.load(std::memory_order_relaxed); }
+
+  // Called with every alert and its JSON line, in emit order, on the emitting thread
+  // (the control socket's recent-alerts ring and followers). A listener must be quick
+  // and must not emit alerts itself. Add listeners before alerts flow.
+  using Listener = std::function<void(const Alert&, const std::string& line)>;
+  void add_listener(Listener l) { listeners_.push_back(std::move(l)); }
   uint64_t emitted() const { return emitted_.load(std::memory_order_relaxed); }
   uint64_t write_errors() const { return write_errors_.load(std::memory_order_relaxed); }
 
@@ -48,6 +56,7 @@ class AlertSink {
   std::string path_;
   std::string site_;
   std::FILE* f_ = nullptr;
+  std::vector<Listener> listeners_;
   std::mutex mu_;  // control threads only; never taken on the packet path
   std::atomic<uint64_t> emitted_{0};  // read by telemetry without the mutex
   std::atomic<uint64_t> write_errors_{0};

@@ -721,7 +721,7 @@ Config parse_root(const Reader& r, const YAML::Node& doc) {
               {"site_id", "mode", "subscriber_prefixes", "subscriber_prefix_length", "ports",
                "workers", "mempool", "burst_size", "rings", "sampling", "bins", "clock",
                "state_dir", "alert_file", "log", "flowtree", "ddos", "iot", "telemetry",
-               "eui64", "ipfix"});
+               "eui64", "ipfix", "control"});
   Config c;
 
   if (const Item* i = m.get("site_id")) {
@@ -890,6 +890,21 @@ Config parse_root(const Reader& r, const YAML::Node& doc) {
       c.log.max_files = static_cast<uint32_t>(get_uint(r, *v, 1, 100));
     if (const Item* v = s.get("repeat_limit"))
       c.log.repeat_limit = static_cast<uint32_t>(get_uint(r, *v, 0, 1000000));
+  }
+
+  if (const Item* i = m.get("control")) {
+    MapReader s(r, *i, {"socket", "max_clients"});
+    if (const Item* v = s.get("socket")) {
+      c.control.socket = get_path(r, *v);
+      // sockaddr_un holds 107 bytes plus the terminator.
+      if (c.control.socket.size() > 107) r.fail(*v, "a Unix socket path has at most 107 bytes");
+    }
+    if (const Item* v = s.get("max_clients"))
+      c.control.max_clients = static_cast<uint32_t>(get_uint(r, *v, 1, 1024));
+  }
+  if (c.control.socket.empty()) {
+    c.control.socket =
+        c.state_dir + (c.state_dir.back() == '/' ? "" : "/") + "haystackd.sock";
   }
 
   if (const Item* i = m.get("flowtree")) parse_flowtree(r, *i, c);

@@ -134,6 +134,12 @@ struct IpfixConfig {
 // The default observation domain: FNV-1a 32 of the site id (never 0, reserved by RFC 7011).
 uint32_t observation_domain_for(const std::string& site_id);
 
+// The control socket haystackctl talks to (docs/control-protocol.md).
+struct ControlSettings {
+  std::string socket;         // default: <state_dir>/haystackd.sock
+  uint32_t max_clients = 16;  // connected at once
+};
+
 struct Config {
   std::string source_file;
   std::string site_id = "site1";
@@ -162,6 +168,7 @@ struct Config {
   TelemetryConfig telemetry;
   Eui64Config eui64;
   IpfixConfig ipfix;
+  ControlSettings control;
 };
 
 // Loads and validates a YAML file. Throws ConfigError.

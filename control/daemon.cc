@@ -24,6 +24,10 @@
 
 #include "control/alert_sink.h"
 #include "control/config.h"
+#include "control/control_commands.h"
+#include "control/control_socket.h"
+#include "control/flowql/error.h"
+#include "control/flowql/executor.h"
 #include "control/ddos_detector.h"
 #include "control/flow_summaries.h"
 #include "control/eui64_pipeline.h"
@@ -137,6 +141,7 @@ class Daemon {
   StatsSnapshot snapshot();
   void publish_telemetry_views();
   void write_stats();
+  void start_control_socket();
   std::vector<flowtree::FlowtreeConfig> tree_configs(uint32_t worker) const;
   void on_site_trees(const SiteTrees& s);
 
@@ -165,6 +170,10 @@ class Daemon {
   std::unique_ptr<Eui64Pipeline> eui_;
   std::unique_ptr<prom::HttpExporter> exporter_;
   std::unique_ptr<ipfix::Exporter> ipfix_;
+  std::unique_ptr<ControlSocket> socket_;
+  std::unique_ptr<ControlCommands> commands_;
+  RecentAlerts recent_alerts_;
+  bool input_idle_ = false;  // every worker idle at the last drain_bins
 };
 
 // Without -l/--lcores from the operator, haystackd passes `-l 0,<workers>` to EAL, where
@@ -338,6 +347,7 @@ void Daemon::drain_bins() {
     pos[w] = ex.idle() ? FlowSummaries::kIdle : ex.position();
     slowest = std::min(slowest, pos[w]);
   }
+  input_idle_ = slowest == FlowSummaries::kIdle;
   for (auto& s : slots_) {
     while (BinRecord* r = s.exchange->poll()) {
       ++control_.bins_received;
@@ -432,6 +442,7 @@ void Daemon::control_loop() {
       }
     }
     drain_bins();
+    socket_->dispatch(std::cref(*commands_));
     auto now = clock::now();
     if (now - last_check >= std::chrono::seconds(1)) {
       check_drops(event_time_ns());
@@ -511,10 +522,11 @@ StatsSnapshot Daemon::snapshot() {
     snap.workers.push_back(std::move(w));
   }
   snap.bins = bins_;
-  control_.alerts_emitted = alerts_->emitted();
-  control_.alert_write_errors = alerts_->write_errors();
-  control_.alert_log_suppressed = alerts_->log_suppressed();
   snap.control = control_;
+  snap.control.alerts_emitted = alerts_->emitted();
+  snap.control.alert_write_errors = alerts_->write_errors();
+  snap.control.alert_log_suppressed = alerts_->log_suppressed();
+  if (socket_) snap.control.socket = socket_->counters();
   snap.flow = summaries_->counters();
   if (store_) snap.store = store_->counters();
   if (ipfix_) snap.ipfix = ipfix_->to_json();
@@ -533,6 +545,43 @@ void Daemon::publish_telemetry_views() {
   StatsSnapshot snap = snapshot();
   if (exporter_) exporter_->publish(prom::render(metrics_from(snap, exporter_->counters())));
   if (cfg_.telemetry.dpdk_commands) publish_telemetry(stats_to_json(snap));
+}
+
+// The handlers see daemon state read-only, always on this (the control) thread; the
+// one that changes state, hitlist.reload, calls the same method as SIGHUP.
+void Daemon::start_control_socket() {
+  ControlContext ctx;
+  ctx.config = &cfg_;
+  ctx.version = HAYSTACK_VERSION;
+  ctx.started = std::chrono::steady_clock::now();
+  ctx.started_wall_ns = wall_clock_ns();
+  ctx.snapshot = [this] { return snapshot(); };
+  ctx.input_idle = [this] { return input_idle_; };
+  ctx.iot = iot_.get();
+  ctx.eui64 = eui_.get();
+  ctx.hitlist_reload = [this](const std::string& path) {
+    ReloadResult r = reload_hitlist(path, "haystackctl");
+    return HitlistReloadOutcome{r.ok, r.generation, r.error};
+  };
+  ctx.store = store_.get();
+  // FlowQL reads the tree files on this thread, the one that writes them: never a
+  // half-written period.
+  ctx.flowql = [this](const std::string& q, bool text) -> nlohmann::ordered_json {
+    try {
+      const flowql::Result r =
+          flowql::run(q, flowql::StateDirSource(cfg_.state_dir + "/flowtrees"));
+      if (text) return {{"text", r.to_text()}};
+      return nlohmann::ordered_json::parse(r.to_json().dump());
+    } catch (const flowql::FlowQLError& e) {
+      throw CommandError("bad_query", flowql::format_error(q, e));
+    }
+  };
+  ctx.alerts = &recent_alerts_;
+  commands_ = std::make_unique<ControlCommands>(std::move(ctx));
+  // Started after EAL init, so the thread inherits the main lcore's CPU set and stays
+  // off the worker cores.
+  socket_->start();
+  spdlog::info("control socket {}", socket_->path());
 }
 
 void Daemon::write_stats() {
@@ -554,6 +603,11 @@ void Daemon::write_stats() {
 
 int Daemon::run() {
   check_pcap_files(cfg_);
+  // Bound before EAL init: a second daemon on the same socket stops here, before it
+  // touches any device.
+  ControlSocketLimits limits;
+  limits.max_clients = cfg_.control.max_clients;
+  socket_ = std::make_unique<ControlSocket>(cfg_.control.socket, limits);
 
   bool all_pcap = !cfg_.ports.empty();
   for (const auto& p : cfg_.ports) all_pcap &= p.device.rfind("net_pcap", 0) == 0;
@@ -583,6 +637,10 @@ int Daemon::run() {
   try {
     alerts_ = std::make_unique<AlertSink>(cfg_.alert_file, cfg_.site_id);
     alerts_->set_log_limit(cfg_.log.repeat_limit);
+    alerts_->add_listener([this](const Alert& a, const std::string& line) {
+      recent_alerts_.add(a.time_ns, line);
+      socket_->publish("{\"event\":\"alert\",\"alert\":" + line + "}");
+    });
     if (!cfg_.iot.hitlist.empty()) iot_ = std::make_unique<IotPipeline>(cfg_, *alerts_);
     if (cfg_.eui64.enabled) eui_ = std::make_unique<Eui64Pipeline>(cfg_);
     resolve_workers();
@@ -612,6 +670,7 @@ int Daemon::run() {
     }
     if (cfg_.telemetry.dpdk_commands) register_telemetry_commands();
     publish_telemetry_views();
+    start_control_socket();
     for (auto& p : ports_) p->start();
     spdlog::info("site '{}', mode {}, clock {}, {} worker(s), sampling {} flow 1:{} iot 1:{}, "
                  "bins {} s",
@@ -672,6 +731,7 @@ int Daemon::run() {
   abort_workers_.store(true);
   stop_workers_.store(true);
   rte_eal_mp_wait_lcore();
+  socket_.reset();  // followers see end of file; the socket file is removed
   slots_.clear();
   ports_.clear();
   rte_eal_cleanup();

@@ -136,29 +136,25 @@ void IotPipeline::finish() {
 }
 
 void IotPipeline::report(const std::vector<detection::WindowReport>& reports) {
-  using ojson = nlohmann::ordered_json;
   if (report_sink_ && !reports.empty()) report_sink_(reports);
   for (const auto& w : reports) {
     ++windows_closed_;
-    const std::string kind(detection::window_kind_name(w.kind));
     for (const auto& d : w.detections) {
-      ojson j;
-      j["window"] = kind;
-      j["window_start"] = format_time_ns(w.start_ns);
-      j["line"] = d.line;
-      j["service"] = d.service_key;
-      j["level"] = std::string(hitlist::level_name(d.level));
-      j["domains"] = d.domains;
-      j["domains_required"] = d.domains_required;
-      j["domains_total"] = d.domains_total;
-      j["packets"] = d.packets;
-      j["bytes"] = d.bytes;
-      j["first_seen"] = format_time_ns(d.first_seen_ns);
-      j["active"] = d.active;
-      j["active_hours"] = d.active_hours;
-      out_ << j.dump() << "\n";
+      ReportedDetection r{w.kind, w.start_ns, d};
+      out_ << detection_json(r).dump() << "\n";
       ++detections_written_;
+      if (recent_.size() == kRecentDetections) {
+        recent_.pop_front();
+        ++recent_evicted_;
+      }
+      recent_.push_back(std::move(r));
     }
+    WindowServiceLines wl{w.kind, w.start_ns, {}};
+    for (const auto& c : w.service_counts) {
+      if (c.lines) wl.services.push_back(c);
+    }
+    if (windows_.size() == kRecentWindows) windows_.pop_front();
+    windows_.push_back(std::move(wl));
     for (const auto& f : w.new_detections) {
       Alert a;
       a.time_ns = f.detected_at_ns;
@@ -213,6 +209,25 @@ void IotPipeline::check_outage(const detection::WindowReport& w) {
                  {"drop_percent", std::round(e.drop_percent * 10) / 10}};
     alerts_.emit(a);
   }
+}
+
+nlohmann::ordered_json IotPipeline::detection_json(const ReportedDetection& r) {
+  const detection::Detection& d = r.d;
+  nlohmann::ordered_json j;
+  j["window"] = std::string(detection::window_kind_name(r.kind));
+  j["window_start"] = format_time_ns(r.window_start_ns);
+  j["line"] = d.line;
+  j["service"] = d.service_key;
+  j["level"] = std::string(hitlist::level_name(d.level));
+  j["domains"] = d.domains;
+  j["domains_required"] = d.domains_required;
+  j["domains_total"] = d.domains_total;
+  j["packets"] = d.packets;
+  j["bytes"] = d.bytes;
+  j["first_seen"] = format_time_ns(d.first_seen_ns);
+  j["active"] = d.active;
+  j["active_hours"] = d.active_hours;
+  return j;
 }
 
 nlohmann::ordered_json IotPipeline::summary() const {

@@ -7,6 +7,7 @@
 #pragma once
 
 #include <cstdint>
+#include <deque>
 #include <fstream>
 #include <functional>
 #include <map>
@@ -55,6 +56,26 @@ class IotPipeline {
   using ReportSink = std::function<void(const std::vector<detection::WindowReport>&)>;
   void set_report_sink(ReportSink sink) { report_sink_ = std::move(sink); }
 
+  // Read-only views for the control socket (control thread only). Bounded: the oldest
+  // entries go first and are counted.
+  struct ReportedDetection {
+    detection::WindowKind kind = detection::WindowKind::kHour;
+    uint64_t window_start_ns = 0;
+    detection::Detection d;
+  };
+  struct WindowServiceLines {
+    detection::WindowKind kind = detection::WindowKind::kHour;
+    uint64_t start_ns = 0;
+    std::vector<detection::ServiceLineCount> services;  // those with lines > 0
+  };
+  static constexpr size_t kRecentDetections = 100000;
+  static constexpr size_t kRecentWindows = 24 * 14 + 14;  // two weeks of hours and days
+  const std::deque<ReportedDetection>& recent_detections() const { return recent_; }
+  const std::deque<WindowServiceLines>& recent_windows() const { return windows_; }
+  uint64_t detections_evicted() const { return recent_evicted_; }
+  // One detection as written to detections.jsonl.
+  static nlohmann::ordered_json detection_json(const ReportedDetection& r);
+
  private:
   void report(const std::vector<detection::WindowReport>& reports);
   void check_outage(const detection::WindowReport& w);
@@ -80,8 +101,11 @@ class IotPipeline {
   // service key -> lines detected in the last closed daily window
   std::map<std::string, std::pair<uint64_t, uint64_t>> last_day_counts_;
   uint64_t last_day_start_ = 0;
-  std::string stale_day_alerted_;
-  ReportSink report_sink_;  // the last day a hitlist_stale alert was written for
+  std::string stale_day_alerted_;  // the last day a hitlist_stale alert was written for
+  ReportSink report_sink_;        // closed windows, for the IPFIX exporter
+  std::deque<ReportedDetection> recent_;
+  uint64_t recent_evicted_ = 0;
+  std::deque<WindowServiceLines> windows_;
 };
 
 }  // namespace haystack

@@ -118,6 +118,24 @@ std::vector<Family> metrics_from(const StatsSnapshot& s, const prom::ExporterCou
   out.push_back(single("haystack_alert_log_lines_suppressed_total",
                        "alert log lines left out by log.repeat_limit (the alert file has them)",
                        double(s.control.alert_log_suppressed)));
+  const ControlSocketCounters& k = s.control.socket;
+  out.push_back(single("haystack_control_requests_total", "control socket request lines received",
+                       double(k.requests)));
+  out.push_back(single("haystack_control_errors_total", "control socket error responses",
+                       double(k.errors)));
+  out.push_back(single("haystack_control_clients_accepted_total", "control socket clients accepted",
+                       double(k.clients_accepted)));
+  out.push_back(single("haystack_control_clients_rejected_total",
+                       "control socket clients refused over control.max_clients",
+                       double(k.clients_rejected)));
+  out.push_back(single("haystack_control_clients", "control socket clients connected",
+                       double(k.clients), Type::kGauge));
+  out.push_back(single("haystack_control_subscribers", "control socket clients following alerts",
+                       double(k.subscribers), Type::kGauge));
+  out.push_back(single("haystack_control_subscribers_dropped_total",
+                       "alert followers dropped for falling behind", double(k.subscribers_dropped)));
+  out.push_back(single("haystack_control_lines_too_long_total",
+                       "control socket requests refused for length", double(k.lines_too_long)));
   out.push_back(single("haystack_flowtree_bins_completed_total", "site tree sets completed per bin",
                        double(s.flow.bins_completed)));
   out.push_back(single("haystack_flowtree_rollups_completed_total", "roll-up tree sets completed",

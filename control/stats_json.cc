@@ -144,6 +144,15 @@ ojson stats_to_json(const StatsSnapshot& s) {
                     {"bins_evicted", s.control.bins_evicted},
                     {"alerts_emitted", s.control.alerts_emitted},
                     {"alert_write_errors", s.control.alert_write_errors}};
+  const ControlSocketCounters& k = s.control.socket;
+  doc["control"]["socket"] = {{"requests", k.requests},
+                              {"errors", k.errors},
+                              {"clients_accepted", k.clients_accepted},
+                              {"clients_rejected", k.clients_rejected},
+                              {"clients", k.clients},
+                              {"subscribers", k.subscribers},
+                              {"subscribers_dropped", k.subscribers_dropped},
+                              {"lines_too_long", k.lines_too_long}};
   return doc;
 }
 

@@ -12,6 +12,7 @@
 #include <nlohmann/json.hpp>
 
 #include "control/config.h"
+#include "control/control_socket.h"
 #include "control/flow_summaries.h"
 #include "control/tree_store.h"
 #include "dataplane/bin_record.h"
@@ -52,6 +53,7 @@ struct ControlCounters {
   uint64_t alerts_emitted = 0;
   uint64_t alert_write_errors = 0;
   uint64_t alert_log_suppressed = 0;  // wall-clock dependent: /metrics only, not the document
+  ControlSocketCounters socket;  // zeros when nobody connected
 };
 
 struct StatsSnapshot {

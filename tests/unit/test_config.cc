@@ -232,6 +232,23 @@ BOOST_AUTO_TEST_CASE(alert_file_follows_state_dir) {
   BOOST_TEST(parse_config(base("state_dir: rel\n"), "t").alert_file == "rel/alerts.jsonl");
 }
 
+BOOST_AUTO_TEST_CASE(control_socket_keys) {
+  const Config d = parse_config(base(), "t");
+  BOOST_TEST(d.control.socket == "/var/lib/haystack/haystackd.sock");
+  BOOST_TEST(d.control.max_clients == 16u);
+  BOOST_TEST(parse_config(base("state_dir: /srv/h/\n"), "t").control.socket ==
+             "/srv/h/haystackd.sock");
+  const Config c =
+      parse_config(base("control:\n  socket: /run/hs.sock\n  max_clients: 3\n"), "t");
+  BOOST_TEST(c.control.socket == "/run/hs.sock");
+  BOOST_TEST(c.control.max_clients == 3u);
+  expect_error(base("control:\n  socket: /" + std::string(107, 'a') + "\n"), 6,
+               "control.socket", "a Unix socket path has at most 107 bytes");
+  expect_error(base("control:\n  max_clients: 0\n"), 6, "control.max_clients",
+               "expected an integer in 1..1024");
+  expect_error(base("control:\n  sokcet: x\n"), 6, "control.sokcet", "did you mean 'socket'?");
+}
+
 BOOST_AUTO_TEST_CASE(empty_sections_take_defaults) {
   const Config c = parse_config(base("sampling:\nlog:\nworkers: []\n"), "t");
   BOOST_TEST(c.sampling.flow_rate == 1u);
@@ -362,6 +379,7 @@ BOOST_AUTO_TEST_CASE(documented_example_is_valid) {
   BOOST_TEST(c.workers.size() == 4u);
   BOOST_TEST((c.sampling.method == SampleMethod::kHash));
   BOOST_TEST(c.sampling.hash_seed == 0x5eed00c0ffeeULL);
+  BOOST_TEST(c.control.socket == "/var/lib/haystack/haystackd.sock");
 }
 #endif
 
