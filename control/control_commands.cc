@@ -381,15 +381,17 @@ ojson ControlCommands::query(const json& args) const {
 }
 
 ojson ControlCommands::tree_query(const std::string& cmd, const json& args) const {
-  std::initializer_list<std::string_view> allowed =
-      cmd == "top"   ? std::initializer_list<std::string_view>{"feature_set", "granularity", "bin",
-                                                               "metric",      "k",           "depth"}
-      : cmd == "hhh" ? std::initializer_list<std::string_view>{"feature_set", "granularity", "bin",
-                                                               "metric", "phi"}
-      : cmd == "above" ? std::initializer_list<std::string_view>{"feature_set", "granularity",
-                                                                 "bin", "metric", "threshold"}
-                       : std::initializer_list<std::string_view>{
-                             "feature_set", "granularity", "bin", "metric", "k", "before"};
+  // One Args per command: an initializer_list chosen by ?: would dangle (its array is a
+  // temporary of the full expression).
+  static const std::initializer_list<std::string_view> kTop{
+      "feature_set", "granularity", "bin", "metric", "k", "depth"};
+  static const std::initializer_list<std::string_view> kHhh{
+      "feature_set", "granularity", "bin", "metric", "phi"};
+  static const std::initializer_list<std::string_view> kAbove{
+      "feature_set", "granularity", "bin", "metric", "threshold"};
+  static const std::initializer_list<std::string_view> kHc{
+      "feature_set", "granularity", "bin", "metric", "k", "before"};
+  const auto& allowed = cmd == "top" ? kTop : cmd == "hhh" ? kHhh : cmd == "above" ? kAbove : kHc;
   Args a(cmd, args, allowed);
   const Config& cfg = *ctx_.config;
   if (!ctx_.store) {
