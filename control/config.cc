@@ -712,6 +712,70 @@ void parse_ipfix(const Reader& r, const Item& i, Config& c) {
     x.reconnect_max_seconds = static_cast<uint32_t>(get_uint(r, *v, 1, 3600));
 }
 
+// store.clickhouse (docs/clickhouse.md).
+void parse_clickhouse_store(const Reader& r, const Item& i, ClickHouseStoreConfig& ch) {
+  MapReader s(r, i,
+              {"url", "database", "user", "password_file", "batch_rows", "flush_ms",
+               "queue_rows", "queue_bytes", "retry_max_seconds", "retry_backoff_max_ms",
+               "timeout_ms", "flush_timeout_ms", "create_tables"});
+  if (const Item* v = s.get("url")) {
+    ch.url = get_string(r, *v, "an http:// URL such as http://127.0.0.1:8123");
+    const bool scheme = ch.url.rfind("http://", 0) == 0 || ch.url.rfind("https://", 0) == 0;
+    const size_t host = ch.url.find("://") + 3;
+    if (!scheme || ch.url.size() <= host ||
+        ch.url.find_first_of(" \t\r\n?#") != std::string::npos) {
+      r.fail(*v, "expected an http:// or https:// URL without query, e.g. "
+                 "http://127.0.0.1:8123, got '" + ch.url + "'");
+    }
+  }
+  if (const Item* v = s.get("database")) {
+    ch.database = get_string(r, *v, "a database name");
+    const bool ok = !ch.database.empty() && ch.database.size() <= 64 &&
+                    (ch.database[0] < '0' || ch.database[0] > '9') &&
+                    std::all_of(ch.database.begin(), ch.database.end(), [](char c) {
+                      return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+                             (c >= '0' && c <= '9') || c == '_';
+                    });
+    if (!ok) r.expected(*v, "1..64 characters from [A-Za-z0-9_], not starting with a digit");
+  }
+  if (const Item* v = s.get("user")) ch.user = get_string(r, *v, "a user name");
+  if (const Item* v = s.get("password_file")) ch.password_file = get_path(r, *v);
+  if (const Item* v = s.get("batch_rows"))
+    ch.batch_rows = static_cast<uint32_t>(get_uint(r, *v, 1, 1000000));
+  if (const Item* v = s.get("flush_ms"))
+    ch.flush_ms = static_cast<uint32_t>(get_uint(r, *v, 1, 3600000));
+  if (const Item* v = s.get("queue_rows"))
+    ch.queue_rows = static_cast<uint32_t>(get_uint(r, *v, 1, 100000000));
+  if (const Item* v = s.get("queue_bytes")) ch.queue_bytes = get_uint(r, *v, 4096, 64ULL << 30);
+  if (const Item* v = s.get("retry_max_seconds"))
+    ch.retry_max_seconds = static_cast<uint32_t>(get_uint(r, *v, 0, 7 * 86400));
+  if (const Item* v = s.get("retry_backoff_max_ms"))
+    ch.retry_backoff_max_ms = static_cast<uint32_t>(get_uint(r, *v, 100, 3600000));
+  if (const Item* v = s.get("timeout_ms"))
+    ch.timeout_ms = static_cast<uint32_t>(get_uint(r, *v, 100, 3600000));
+  if (const Item* v = s.get("flush_timeout_ms"))
+    ch.flush_timeout_ms = static_cast<uint32_t>(get_uint(r, *v, 0, 3600000));
+  if (const Item* v = s.get("create_tables")) ch.create_tables = get_bool(r, *v);
+  if (ch.batch_rows > ch.queue_rows) {
+    const Item* v = s.get("batch_rows");
+    r.fail(v ? v->line : i.line, s.child_key("batch_rows"),
+           "batch_rows (" + std::to_string(ch.batch_rows) + ") exceeds queue_rows (" +
+               std::to_string(ch.queue_rows) + ")");
+  }
+}
+
+// store: which backend keeps trees, detections and alerts.
+void parse_store(const Reader& r, const Item& i, StoreConfig& st) {
+  MapReader s(r, i, {"backend", "clickhouse"});
+  st.line = i.line;
+  if (const Item* v = s.get("backend")) {
+    static constexpr StoreBackend kinds[] = {StoreBackend::kNone, StoreBackend::kSqlite,
+                                             StoreBackend::kClickHouse};
+    st.backend = kinds[get_enum(r, *v, {"none", "sqlite", "clickhouse"})];
+  }
+  if (const Item* v = s.get("clickhouse")) parse_clickhouse_store(r, *v, st.clickhouse);
+}
+
 Config parse_root(const Reader& r, const YAML::Node& doc) {
   const Item root(doc, "", 0);
   if (!doc.IsNull() && !doc.IsMap()) {
@@ -721,7 +785,7 @@ Config parse_root(const Reader& r, const YAML::Node& doc) {
               {"site_id", "mode", "subscriber_prefixes", "subscriber_prefix_length", "ports",
                "workers", "mempool", "burst_size", "rings", "sampling", "bins", "clock",
                "state_dir", "alert_file", "log", "flowtree", "ddos", "iot", "telemetry",
-               "eui64", "ipfix", "control"});
+               "eui64", "ipfix", "control", "store"});
   Config c;
 
   if (const Item* i = m.get("site_id")) {
@@ -916,6 +980,7 @@ Config parse_root(const Reader& r, const YAML::Node& doc) {
   c.ipfix.granularities = {c.bin_seconds};
   if (const Item* i = m.get("ipfix")) parse_ipfix(r, *i, c);
   if (c.ipfix.observation_domain == 0) c.ipfix.observation_domain = observation_domain_for(c.site_id);
+  if (const Item* i = m.get("store")) parse_store(r, *i, c.store);
 
   // Checks across sections.
   if (c.mode == Mode::kIsp && c.subscriber_prefixes.empty()) {

@@ -140,6 +140,31 @@ struct ControlSettings {
   uint32_t max_clients = 16;  // connected at once
 };
 
+// store.clickhouse: network-wide rows over ClickHouse's HTTP interface (docs/clickhouse.md).
+struct ClickHouseStoreConfig {
+  std::string url = "http://127.0.0.1:8123";
+  std::string database = "haystack";
+  std::string user = "default";       // empty: no credentials sent
+  std::string password_file;          // first line is the password; empty: no password
+  uint32_t batch_rows = 1000;         // rows per INSERT at most; a full batch goes at once
+  uint32_t flush_ms = 1000;           // a row waits at most this long for its batch
+  uint32_t queue_rows = 100000;       // bounded queue; rows beyond are dropped (counted)
+  uint64_t queue_bytes = 256ULL << 20;
+  uint32_t retry_max_seconds = 300;   // a failing batch is dropped (counted) after this
+  uint32_t retry_backoff_max_ms = 5000;  // backoff starts at 100 ms, doubles up to this
+  uint32_t timeout_ms = 10000;        // per HTTP request
+  uint32_t flush_timeout_ms = 10000;  // flush()/shutdown waits at most this long
+  bool create_tables = true;          // CREATE DATABASE/TABLE IF NOT EXISTS at start
+};
+
+enum class StoreBackend : uint8_t { kNone, kSqlite, kClickHouse };
+
+struct StoreConfig {
+  StoreBackend backend = StoreBackend::kSqlite;
+  int line = 0;  // of the store section, for errors
+  ClickHouseStoreConfig clickhouse;
+};
+
 struct Config {
   std::string source_file;
   std::string site_id = "site1";
@@ -169,6 +194,7 @@ struct Config {
   Eui64Config eui64;
   IpfixConfig ipfix;
   ControlSettings control;
+  StoreConfig store;
 };
 
 // Loads and validates a YAML file. Throws ConfigError.

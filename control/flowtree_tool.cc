@@ -13,6 +13,8 @@
 
 #include "control/flowql/error.h"
 #include "control/flowql/executor.h"
+#include "control/store/clickhouse_source.h"
+#include "control/store/clickhouse_store.h"
 #include "dataplane/flowtree/flowtree_io.h"
 #include "dataplane/flowtree/flowtree_queries.h"
 #include "haystack_version.h"
@@ -60,10 +62,10 @@ void print_ranked(const Flowtree& t, const std::vector<Ranked>& rows, bool json)
 }
 
 // Exit codes: 0 answered, 1 unreadable tree, 2 bad query (incl. unknown site).
-int run_flowql(const std::string& state_dir, const std::string& text, bool json) {
+int run_flowql(const haystack::flowql::TreeSource& src, const std::string& text, bool json) {
   using namespace haystack::flowql;
   try {
-    const Result r = run(text, StateDirSource(state_dir + "/flowtrees"));
+    const Result r = run(text, src);
     std::cout << (json ? r.to_json().dump(2) + "\n" : r.to_text());
     return 0;
   } catch (const FlowQLError& e) {
@@ -114,11 +116,18 @@ int main(int argc, char** argv) {
   hc->add_option("after", file2, "later tree file")->required();
   hc->add_option("-k", k, "how many (default 10)");
 
-  std::string state_dir, flowql_text;
-  auto* fq =
-      app.add_subcommand("query", "run a FlowQL query over a state directory (docs/flowql.md)");
-  fq->add_option("--state", state_dir, "haystackd state_dir (trees under <dir>/flowtrees)")
-      ->required();
+  std::string state_dir, flowql_text, ch_url, ch_db = "haystack", ch_user = "default", ch_pwfile;
+  auto* fq = app.add_subcommand(
+      "query", "run a FlowQL query over a state directory or ClickHouse (docs/flowql.md)");
+  auto* state_opt =
+      fq->add_option("--state", state_dir, "haystackd state_dir (trees under <dir>/flowtrees)");
+  auto* ch_opt = fq->add_option("--clickhouse", ch_url,
+                                "ClickHouse HTTP URL, e.g. http://127.0.0.1:8123 (docs/clickhouse.md)");
+  state_opt->excludes(ch_opt);
+  fq->add_option("--database", ch_db, "ClickHouse database (default haystack)")->needs(ch_opt);
+  fq->add_option("--user", ch_user, "ClickHouse user (default 'default')")->needs(ch_opt);
+  fq->add_option("--password-file", ch_pwfile, "file whose first line is the password")
+      ->needs(ch_opt);
   fq->add_option("flowql", flowql_text,
                  "e.g. \"SELECT top-10 FROM 2026-11-01 00:00 TO 2026-11-02 00:00 "
                  "WHERE src_ip = ANY\"")
@@ -126,7 +135,25 @@ int main(int argc, char** argv) {
   fq->add_flag("--json", json, "machine-readable output");
 
   CLI11_PARSE(app, argc, argv);
-  if (fq->parsed()) return run_flowql(state_dir, flowql_text, json);
+  if (fq->parsed()) {
+    if (state_dir.empty() && ch_url.empty()) {
+      std::fprintf(stderr, "haystack-flowtree: query needs --state DIR or --clickhouse URL\n");
+      return 2;
+    }
+    if (!state_dir.empty()) {
+      return run_flowql(haystack::flowql::StateDirSource(state_dir + "/flowtrees"), flowql_text,
+                        json);
+    }
+    try {
+      const std::string pw =
+          ch_pwfile.empty() ? "" : haystack::store::read_password_file(ch_pwfile);
+      return run_flowql(haystack::store::ClickHouseSource(ch_url, ch_db, ch_user, pw, 30000),
+                        flowql_text, json);
+    } catch (const std::exception& e) {
+      std::fprintf(stderr, "haystack-flowtree: %s\n", e.what());
+      return 1;
+    }
+  }
   try {
     const Metric m = parse_metric(metric);
     Flowtree t = load(file);

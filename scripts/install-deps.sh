@@ -11,6 +11,7 @@ PKGS=(
   libboost-test-dev libyaml-cpp-dev nlohmann-json3-dev libcli11-dev
   libnuma-dev python3 python3-pyelftools python3-pyasn tcpdump jq iproute2 procps
   prometheus ieee-data nfdump publicsuffix
+  clickhouse-server clickhouse-client libcurl4-openssl-dev
 )
 
 SUDO=""

@@ -249,6 +249,69 @@ BOOST_AUTO_TEST_CASE(control_socket_keys) {
   expect_error(base("control:\n  sokcet: x\n"), 6, "control.sokcet", "did you mean 'socket'?");
 }
 
+BOOST_AUTO_TEST_CASE(store_clickhouse_keys) {
+  const Config d = parse_config(base(), "t");
+  BOOST_TEST(d.store.clickhouse.url == "http://127.0.0.1:8123");
+  BOOST_TEST(d.store.clickhouse.database == "haystack");
+  BOOST_TEST(d.store.clickhouse.batch_rows == 1000u);
+  BOOST_TEST(d.store.clickhouse.create_tables);
+  const Config c = parse_config(base("store:\n"
+                                     "  backend: clickhouse\n"
+                                     "  clickhouse:\n"
+                                     "    url: http://10.0.0.5:18123/\n"
+                                     "    database: net_wide\n"
+                                     "    user: writer\n"
+                                     "    password_file: /etc/haystack/ch.pw\n"
+                                     "    batch_rows: 50\n"
+                                     "    flush_ms: 250\n"
+                                     "    queue_rows: 5000\n"
+                                     "    queue_bytes: 1048576\n"
+                                     "    retry_max_seconds: 60\n"
+                                     "    retry_backoff_max_ms: 2000\n"
+                                     "    timeout_ms: 3000\n"
+                                     "    flush_timeout_ms: 4000\n"
+                                     "    create_tables: false\n"),
+                                "t");
+  const ClickHouseStoreConfig& ch = c.store.clickhouse;
+  BOOST_TEST((c.store.backend == StoreBackend::kClickHouse));
+  BOOST_TEST(ch.url == "http://10.0.0.5:18123/");
+  BOOST_TEST(ch.database == "net_wide");
+  BOOST_TEST(ch.user == "writer");
+  BOOST_TEST(ch.password_file == "/etc/haystack/ch.pw");
+  BOOST_TEST(ch.batch_rows == 50u);
+  BOOST_TEST(ch.flush_ms == 250u);
+  BOOST_TEST(ch.queue_rows == 5000u);
+  BOOST_TEST(ch.queue_bytes == 1048576u);
+  BOOST_TEST(ch.retry_max_seconds == 60u);
+  BOOST_TEST(ch.retry_backoff_max_ms == 2000u);
+  BOOST_TEST(ch.timeout_ms == 3000u);
+  BOOST_TEST(ch.flush_timeout_ms == 4000u);
+  BOOST_TEST(!ch.create_tables);
+  BOOST_TEST((parse_config(base("store:\n  backend: none\n"), "t").store.backend ==
+              StoreBackend::kNone));
+
+  expect_error(base("store:\n  backend: clickhose\n"), 6, "store.backend",
+               "did you mean 'clickhouse'?");
+  expect_error(base("store:\n  clickhouse:\n    url: 127.0.0.1:8123\n"), 7,
+               "store.clickhouse.url", "expected an http:// or https:// URL");
+  expect_error(base("store:\n  clickhouse:\n    url: http://h:1/?user=x\n"), 7,
+               "store.clickhouse.url", "without query");
+  expect_error(base("store:\n  clickhouse:\n    database: my-db\n"), 7,
+               "store.clickhouse.database", "[A-Za-z0-9_]");
+  expect_error(base("store:\n  clickhouse:\n    database: 1db\n"), 7,
+               "store.clickhouse.database", "not starting with a digit");
+  expect_error(base("store:\n  clickhouse:\n    batch_rows: 0\n"), 7,
+               "store.clickhouse.batch_rows", "expected an integer in");
+  expect_error(base("store:\n  clickhouse:\n    queue_rows: 10\n    batch_rows: 20\n"), 8,
+               "store.clickhouse.batch_rows", "batch_rows (20) exceeds queue_rows (10)");
+  expect_error(base("store:\n  clickhouse:\n    queue_bytes: 100\n"), 7,
+               "store.clickhouse.queue_bytes", "expected an integer in");
+  expect_error(base("store:\n  clickhouse:\n    flush_msec: 10\n"), 7,
+               "store.clickhouse.flush_msec", "did you mean 'flush_ms'?");
+  expect_error(base("store:\n  clickhouse:\n    create_tables: maybe\n"), 7,
+               "store.clickhouse.create_tables", "");
+}
+
 BOOST_AUTO_TEST_CASE(empty_sections_take_defaults) {
   const Config c = parse_config(base("sampling:\nlog:\nworkers: []\n"), "t");
   BOOST_TEST(c.sampling.flow_rate == 1u);
