@@ -342,7 +342,8 @@ def case_clickhouse_dead_database(tmp):
         st = db_counters(d.ctl("stats"))
         check(st["trees_written"] == 0 and st["rows_written"] == 0 and st["write_errors"] > 0,
               f"nothing written, errors counted {st}")
-        check(st["queued_rows"] <= 40 + 4, f"queue bounded: {st['queued_rows']} rows queued")
+        check(st["queued_rows"] == 40 + 4,
+              "queue bounded: 40 rows queued (queue_rows) + 4 in the batch being retried")
         stats = d.ctl("stats")
         check(stats["totals"]["rx_packets"] == total, "stats: every packet counted")
 
@@ -352,11 +353,9 @@ def case_clickhouse_dead_database(tmp):
         wait_for(drained, "queued rows written after the server came back", timeout=60)
         st = db_counters(d.ctl("stats"))
         n = ch.scalar("SELECT count() FROM late.trees")
-        check(n == st["trees_written"] and n > 0, f"the {n} queued trees arrived {st}")
-        flows = d.ctl("stats")["flowtrees"]
-        produced = (flows["bins_completed"] + flows["rollups_completed"]) * 2
-        check(st["trees_written"] + st["dropped_rows"] - st["rows_written"] <= produced,
-              "written + dropped never exceeds what was produced")
+        m = ch.scalar("SELECT count() FROM late.alerts")
+        check(n == st["trees_written"] and m == st["rows_written"] and n + m == 44,
+              f"the 44 queued rows arrived ({n} trees, {m} alerts) {st}")
         final = d.stop()
         st = db_counters(final)
         n = ch.scalar("SELECT count() FROM late.trees")
@@ -365,13 +364,36 @@ def case_clickhouse_dead_database(tmp):
         produced = (final["flowtrees"]["bins_completed"] + final["flowtrees"]["rollups_completed"]) * 2
         check(n == st["trees_written"] and m == st["rows_written"] and st["queued_rows"] == 0,
               f"after shutdown: ClickHouse holds exactly what was counted as written {st}")
-        check(n + st["dropped_rows"] >= produced,
-              f"every tree produced ({produced}) was written or counted as dropped")
+        with open(os.path.join(tmp, "alerts.jsonl")) as f:
+            alerts = sum(1 for l in f if l.strip())
+        check(n + m + st["dropped_rows"] == produced + alerts,
+              f"every row ({produced} trees, {alerts} alerts) was written or counted as dropped")
     finally:
         if d.proc.poll() is None:
             d.proc.kill()
         if ch:
             ch.stop()
+
+
+def case_clickhouse_retries_exhausted(tmp):
+    """A database that never comes back: each batch is given up after retry_max_seconds and
+    counted; the replay and the shutdown finish regardless."""
+    total, ip = pcap_counts(SAMPLE)
+    extra = trees_cfg(2000) + store_cfg(
+        f"http://127.0.0.1:{free_port()}", "never",
+        "    batch_rows: 100\n    retry_max_seconds: 1\n    retry_backoff_max_ms: 200\n"
+        "    flush_timeout_ms: 20000\n")
+    t0 = time.monotonic()
+    r = run_haystackd(tmp, config_text(tmp, [("in0", f"net_pcap0,rx_pcap={SAMPLE}", 1)], extra=extra),
+                      prefix="chnever")
+    check(r.rc == 0 and r.stats["totals"]["rx_packets"] == total,
+          f"replay exits 0 with every packet counted ({total}) in {time.monotonic() - t0:.1f} s")
+    st = store_stats(r)
+    produced = (r.stats["flowtrees"]["bins_completed"] + r.stats["flowtrees"]["rollups_completed"]) * 2
+    alerts = len(r.alerts)
+    check(st["trees_written"] == 0 and st["rows_written"] == 0 and st["queued_rows"] == 0 and
+          st["dropped_rows"] == produced + alerts and st["retries"] > 0 and st["write_errors"] > st["retries"],
+          f"all {produced} trees and {alerts} alerts dropped after retrying, none queued {st}")
 
 
 def main():
