@@ -245,6 +245,23 @@ def case_clickhouse_network_topk(tmp):
             check([x["site"] for x in itr] == ["site-a", "site-b"] and
                   [x["estimate"] for x in itr] == own,
                   f"{feature}: ITR gives each site's own total, as its state directory does {own}")
+        # The documented cluster setup: a Distributed table over the local one (here a
+        # one-shard cluster on this server) answers FlowQL the same way.
+        ch.query("CREATE DATABASE dist")
+        ch.query("CREATE TABLE dist.trees AS exact.trees ENGINE = Distributed(loopback, exact, trees)")
+        q = f"SELECT top-10 {DAY} WHERE site_id = ITR AND src_ip = ANY"
+        check(flowql_ch(ch, "dist", q) == flowql_ch(ch, "exact", q),
+              "FlowQL through a Distributed table equals the local table's answers")
+        p = subprocess.run([FLOWTREE, "query", "--clickhouse", ch.url, "--database", "exact",
+                            f"SELECT pop {DAY} WHERE site_id = nowhere AND src_ip = ANY"],
+                           capture_output=True, text=True)
+        check(p.returncode == 2 and "unknown site 'nowhere' (stored sites: site-a, site-b)" in p.stderr,
+              f"unknown site: exit 2 naming the stored sites ({p.stderr.strip()})")
+        dead = f"http://127.0.0.1:{free_port()}"
+        p = subprocess.run([FLOWTREE, "query", "--clickhouse", dead, f"SELECT pop {DAY} WHERE src_ip = ANY"],
+                           capture_output=True, text=True)
+        check(p.returncode == 1 and f"ClickHouse {dead}: " in p.stderr,
+              f"unreachable server: exit 1 naming it ({p.stderr.strip()})")
         hc = "SELECT hc-5 FROM 2026-11-01 10:00 TO 2026-11-01 11:00, 2026-11-01 11:00 TO 2026-11-01 12:00 " \
              "WHERE dst_port = ANY"
         check(flowql_ch(ch, "exact", hc)[0]["rows"] == flowql_ch(ch, "single", hc)[0]["rows"],
