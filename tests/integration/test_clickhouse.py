@@ -59,6 +59,12 @@ CH_USERS = """<?xml version="1.0"?>
       <profile>default</profile>
       <quota>default</quota>
     </default>
+    <reader>
+      <password>s3cret pass</password>
+      <networks><ip>127.0.0.1</ip></networks>
+      <profile>default</profile>
+      <quota>default</quota>
+    </reader>
   </users>
   <quotas><default></default></quotas>
 </yandex>
@@ -252,6 +258,20 @@ def case_clickhouse_network_topk(tmp):
         q = f"SELECT top-10 {DAY} WHERE site_id = ITR AND src_ip = ANY"
         check(flowql_ch(ch, "dist", q) == flowql_ch(ch, "exact", q),
               "FlowQL through a Distributed table equals the local table's answers")
+        pw = os.path.join(tmp, "reader.pw")
+        with open(pw, "w") as f:
+            f.write("s3cret pass\n")
+        p = subprocess.run([FLOWTREE, "query", "--clickhouse", ch.url, "--database", "dist",
+                            "--user", "reader", "--password-file", pw, "--json", q],
+                           capture_output=True, text=True)
+        check(p.returncode == 0 and json.loads(p.stdout)["answers"] == flowql_ch(ch, "exact", q),
+              "a user with a password (--user, --password-file) reads the same answers")
+        with open(pw, "w") as f:
+            f.write("wrong\n")
+        p = subprocess.run([FLOWTREE, "query", "--clickhouse", ch.url, "--user", "reader",
+                            "--password-file", pw, q], capture_output=True, text=True)
+        check(p.returncode == 1 and "HTTP " in p.stderr and "password" in p.stderr.lower(),
+              f"a wrong password: exit 1 with the server's reason ({p.stderr.strip()[:200]})")
         p = subprocess.run([FLOWTREE, "query", "--clickhouse", ch.url, "--database", "exact",
                             f"SELECT pop {DAY} WHERE site_id = nowhere AND src_ip = ANY"],
                            capture_output=True, text=True)
