@@ -121,8 +121,9 @@ int main(int argc, char** argv) {
       "query", "run a FlowQL query over a state directory or ClickHouse (docs/flowql.md)");
   auto* state_opt =
       fq->add_option("--state", state_dir, "haystackd state_dir (trees under <dir>/flowtrees)");
-  auto* ch_opt = fq->add_option("--clickhouse", ch_url,
-                                "ClickHouse HTTP URL, e.g. http://127.0.0.1:8123 (docs/clickhouse.md)");
+  auto* ch_opt =
+      fq->add_option("--clickhouse", ch_url,
+                     "ClickHouse HTTP URL, e.g. http://127.0.0.1:8123 (docs/clickhouse.md)");
   state_opt->excludes(ch_opt);
   fq->add_option("--database", ch_db, "ClickHouse database (default haystack)")->needs(ch_opt);
   fq->add_option("--user", ch_user, "ClickHouse user (default 'default')")->needs(ch_opt);

@@ -24,7 +24,9 @@ size_t append(char* data, size_t size, size_t n, void* out) {
 
 ClickHouseHttp::ClickHouseHttp(std::string url, std::string user, std::string password,
                                uint32_t timeout_ms)
-    : url_(std::move(url)), user_(std::move(user)), password_(std::move(password)),
+    : url_(std::move(url)),
+      user_(std::move(user)),
+      password_(std::move(password)),
       timeout_ms_(timeout_ms) {
   while (!url_.empty() && url_.back() == '/') url_.pop_back();
   global_init();

@@ -10,10 +10,10 @@
 namespace haystack::store {
 
 struct HttpResult {
-  bool ok = false;     // transport succeeded and the server answered 200
-  long status = 0;     // HTTP status, 0 when no answer
-  std::string body;    // the answer (the server's error text when status != 200)
-  std::string error;   // what went wrong, for logs and exceptions
+  bool ok = false;    // transport succeeded and the server answered 200
+  long status = 0;    // HTTP status, 0 when no answer
+  std::string body;   // the answer (the server's error text when status != 200)
+  std::string error;  // what went wrong, for logs and exceptions
 };
 
 class ClickHouseHttp {

@@ -99,7 +99,9 @@ constexpr uint64_t kNs = 1'000'000'000ULL;
 
 }  // namespace
 
-std::string_view table_name(Table t) { return kTables[size_t(t)].name; }
+std::string_view table_name(Table t) {
+  return kTables[size_t(t)].name;
+}
 
 std::string_view table_columns(Table t) {
   static const std::vector<std::string> names = column_names();
@@ -123,7 +125,9 @@ void RowBinaryWriter::varint(uint64_t v) {
   out_.push_back(char(v));
 }
 
-void RowBinaryWriter::datetime(uint64_t s) { u32(uint32_t(std::min<uint64_t>(s, 0xffffffffu))); }
+void RowBinaryWriter::datetime(uint64_t s) {
+  u32(uint32_t(std::min<uint64_t>(s, 0xffffffffu)));
+}
 
 void RowBinaryWriter::date(std::string_view t) {
   unsigned y = 0, m = 0, d = 0;
@@ -295,11 +299,10 @@ std::string sql_quote(std::string_view text) {
 
 uint64_t parse_rfc3339_seconds(std::string_view t) {
   unsigned y = 0, mo = 0, d = 0, h = 0, mi = 0, s = 0;
-  if (t.size() < 20 || t[4] != '-' || t[7] != '-' || t[10] != 'T' || t[13] != ':' ||
-      t[16] != ':' || t.back() != 'Z' || !digits(t, 0, 4, y) || !digits(t, 5, 2, mo) ||
-      !digits(t, 8, 2, d) || !digits(t, 11, 2, h) || !digits(t, 14, 2, mi) ||
-      !digits(t, 17, 2, s) || mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 ||
-      s > 60 || y < 1970) {
+  if (t.size() < 20 || t[4] != '-' || t[7] != '-' || t[10] != 'T' || t[13] != ':' || t[16] != ':' ||
+      t.back() != 'Z' || !digits(t, 0, 4, y) || !digits(t, 5, 2, mo) || !digits(t, 8, 2, d) ||
+      !digits(t, 11, 2, h) || !digits(t, 14, 2, mi) || !digits(t, 17, 2, s) || mo < 1 || mo > 12 ||
+      d < 1 || d > 31 || h > 23 || mi > 59 || s > 60 || y < 1970) {
     return 0;
   }
   if (t.size() > 20) {

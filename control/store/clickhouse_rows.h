@@ -52,7 +52,7 @@ class RowBinaryWriter {
   void u32(uint32_t v) { le(v, 4); }
   void u64(uint64_t v) { le(v, 8); }
   void i64(int64_t v) { le(uint64_t(v), 8); }
-  void datetime(uint64_t unix_seconds);  // clamped to [0, 2^32-1]
+  void datetime(uint64_t unix_seconds);    // clamped to [0, 2^32-1]
   void date(std::string_view yyyy_mm_dd);  // invalid or empty text: 1970-01-01
   void str(std::string_view s);
   void bytes(std::span<const uint8_t> b);

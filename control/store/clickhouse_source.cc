@@ -11,7 +11,9 @@ namespace haystack::store {
 namespace {
 
 // DateTime holds [0, 2^32-1]; FlowQL's open interval ends are clamped into it.
-int64_t clamp_time(int64_t t) { return std::clamp<int64_t>(t, 0, 0xffffffffLL); }
+int64_t clamp_time(int64_t t) {
+  return std::clamp<int64_t>(t, 0, 0xffffffffLL);
+}
 
 std::string tree_name(const std::string& site, uint32_t seconds, int64_t start,
                       flowtree::FeatureSet fs) {
@@ -43,8 +45,9 @@ std::vector<std::string> ClickHouseSource::sites() const {
 }
 
 std::vector<uint32_t> ClickHouseSource::granularities(const std::string& site) const {
-  const std::string a = query("SELECT DISTINCT granularity FROM " + db_ + ".trees WHERE site = " +
-                              sql_quote(site) + " ORDER BY granularity FORMAT RowBinary");
+  const std::string a =
+      query("SELECT DISTINCT granularity FROM " + db_ + ".trees WHERE site = " + sql_quote(site) +
+            " ORDER BY granularity FORMAT RowBinary");
   RowBinaryReader rd(a);
   std::vector<uint32_t> out;
   while (!rd.done()) out.push_back(rd.u32());
@@ -55,13 +58,12 @@ std::vector<int64_t> ClickHouseSource::bins(const std::string& site, uint32_t se
                                             flowtree::FeatureSet fs, int64_t from,
                                             int64_t to) const {
   if (to <= from || to <= 0) return {};
-  const std::string a =
-      query("SELECT DISTINCT toUInt32(start) AS s FROM " + db_ + ".trees WHERE site = " +
-            sql_quote(site) + " AND granularity = " + std::to_string(seconds) +
-            " AND feature_set = " + sql_quote(flowtree::feature_set_name(fs)) +
-            " AND start >= toDateTime(" + std::to_string(clamp_time(from)) +
-            ") AND start < toDateTime(" + std::to_string(clamp_time(to)) +
-            ") ORDER BY s FORMAT RowBinary");
+  const std::string a = query(
+      "SELECT DISTINCT toUInt32(start) AS s FROM " + db_ +
+      ".trees WHERE site = " + sql_quote(site) + " AND granularity = " + std::to_string(seconds) +
+      " AND feature_set = " + sql_quote(flowtree::feature_set_name(fs)) +
+      " AND start >= toDateTime(" + std::to_string(clamp_time(from)) + ") AND start < toDateTime(" +
+      std::to_string(clamp_time(to)) + ") ORDER BY s FORMAT RowBinary");
   RowBinaryReader rd(a);
   std::vector<int64_t> out;
   while (!rd.done()) out.push_back(rd.u32());
@@ -74,12 +76,11 @@ flowtree::Flowtree ClickHouseSource::load(const std::string& site, uint32_t seco
   const std::string what = tree_name(site, seconds, start, fs);
   if (start < 0 || start > 0xffffffffLL) throw std::runtime_error(what + ": start out of range");
   // The newest version: a replayed bin may be stored more than once until parts merge.
-  const std::string a =
-      query("SELECT blob FROM " + db_ + ".trees WHERE site = " + sql_quote(site) +
-            " AND granularity = " + std::to_string(seconds) + " AND start = toDateTime(" +
-            std::to_string(start) + ") AND feature_set = " +
-            sql_quote(flowtree::feature_set_name(fs)) +
-            " ORDER BY inserted_ns DESC LIMIT 1 FORMAT RowBinary");
+  const std::string a = query("SELECT blob FROM " + db_ + ".trees WHERE site = " + sql_quote(site) +
+                              " AND granularity = " + std::to_string(seconds) +
+                              " AND start = toDateTime(" + std::to_string(start) +
+                              ") AND feature_set = " + sql_quote(flowtree::feature_set_name(fs)) +
+                              " ORDER BY inserted_ns DESC LIMIT 1 FORMAT RowBinary");
   RowBinaryReader rd(a);
   if (rd.done()) throw std::runtime_error(what + ": not stored");
   try {

@@ -74,7 +74,9 @@ void ClickHouseStore::enqueue(std::vector<Row>&& rows) {
   wake_.notify_one();
 }
 
-void ClickHouseStore::put_trees(const SiteTrees& s) { enqueue(tree_rows(site_, s, wall_ns())); }
+void ClickHouseStore::put_trees(const SiteTrees& s) {
+  enqueue(tree_rows(site_, s, wall_ns()));
+}
 
 void ClickHouseStore::put_windows(const std::vector<detection::WindowReport>& reports) {
   enqueue(window_rows(site_, reports));

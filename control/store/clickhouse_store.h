@@ -69,17 +69,17 @@ class ClickHouseStore final : public Store {
   std::unique_ptr<ClickHouseHttp> writer_http_;  // the writer thread's connection
 
   mutable std::mutex mu_;
-  std::condition_variable wake_;   // the writer: rows, flush or stop
-  std::condition_variable idle_;   // flush(): queue empty and nothing in flight
+  std::condition_variable wake_;  // the writer: rows, flush or stop
+  std::condition_variable idle_;  // flush(): queue empty and nothing in flight
   WriteQueue queue_;
   size_t in_flight_ = 0;
   bool flushing_ = false;
-  bool stop_ = false;              // finish what is queued, then exit
+  bool stop_ = false;                 // finish what is queued, then exit
   std::atomic<bool> abandon_{false};  // give up now (shutdown after flush timed out)
-  bool tables_ready_ = false;      // writer thread only
+  bool tables_ready_ = false;         // writer thread only
 
-  std::atomic<uint64_t> trees_written_{0}, rows_written_{0}, bytes_written_{0},
-      write_errors_{0}, retries_{0}, dropped_full_{0}, dropped_retry_{0}, queued_{0};
+  std::atomic<uint64_t> trees_written_{0}, rows_written_{0}, bytes_written_{0}, write_errors_{0},
+      retries_{0}, dropped_full_{0}, dropped_retry_{0}, queued_{0};
 
   std::thread writer_;
 };

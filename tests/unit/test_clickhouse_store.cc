@@ -26,7 +26,9 @@ std::string hex(const std::string& s) {
   return out;
 }
 
-Row row_of(size_t bytes) { return Row{Table::kAlerts, std::string(bytes, 'x')}; }
+Row row_of(size_t bytes) {
+  return Row{Table::kAlerts, std::string(bytes, 'x')};
+}
 
 }  // namespace
 
@@ -45,8 +47,9 @@ BOOST_AUTO_TEST_CASE(rowbinary_scalars) {
   w.date("2000-02-29");           // day 11016
   w.date("yesterday");            // not a date: 1970-01-01
   w.date("");
-  BOOST_TEST(hex(w.take()) == "ab0201040302010100000000000000feffffffffffffffa00de76affffffff"
-                              "2b51082b00000000");
+  BOOST_TEST(hex(w.take()) ==
+             "ab0201040302010100000000000000feffffffffffffffa00de76affffffff"
+             "2b51082b00000000");
 }
 
 BOOST_AUTO_TEST_CASE(rowbinary_strings_round_trip) {
@@ -71,7 +74,11 @@ BOOST_AUTO_TEST_CASE(rowbinary_strings_round_trip) {
 }
 
 BOOST_AUTO_TEST_CASE(rowbinary_reader_rejects_truncation) {
-  BOOST_CHECK_THROW(RowBinaryReader(std::string("\x05" "abc", 4)).str(), RowBinaryError);
+  BOOST_CHECK_THROW(RowBinaryReader(std::string("\x05"
+                                                "abc",
+                                                4))
+                        .str(),
+                    RowBinaryError);
   BOOST_CHECK_THROW(RowBinaryReader(std::string("\x01\x02\x03", 3)).u32(), RowBinaryError);
   BOOST_CHECK_THROW(RowBinaryReader(std::string("\x80", 1)).str(), RowBinaryError);
   RowBinaryReader empty("");
@@ -82,8 +89,8 @@ BOOST_AUTO_TEST_CASE(ddl_and_columns) {
   const std::vector<std::string> ddl = clickhouse_ddl("hs");
   BOOST_TEST(ddl.size() == kTableCount + 1);
   BOOST_TEST(ddl[0] == "CREATE DATABASE IF NOT EXISTS hs");
-  BOOST_TEST(ddl[1].rfind("CREATE TABLE IF NOT EXISTS hs.trees (site String, granularity UInt32",
-                          0) == 0);
+  BOOST_TEST(
+      ddl[1].rfind("CREATE TABLE IF NOT EXISTS hs.trees (site String, granularity UInt32", 0) == 0);
   BOOST_TEST(ddl[1].find("ENGINE = ReplacingMergeTree(inserted_ns) PARTITION BY toYYYYMM(start) "
                          "ORDER BY (site, start, granularity, feature_set)") != std::string::npos);
   BOOST_TEST(table_columns(Table::kTrees) ==
@@ -315,7 +322,7 @@ BOOST_AUTO_TEST_CASE(bounded_by_bytes) {
 
 BOOST_AUTO_TEST_CASE(batch_timing) {
   const uint64_t flush = 1000;
-  BOOST_TEST(!batch_due(0, 10, 0, 5000, flush, true));    // nothing to send
+  BOOST_TEST(!batch_due(0, 10, 0, 5000, flush, true));     // nothing to send
   BOOST_TEST(!batch_due(3, 10, 100, 1099, flush, false));  // young and small
   BOOST_TEST(batch_due(3, 10, 100, 1100, flush, false));   // waited flush_ms
   BOOST_TEST(batch_due(10, 10, 100, 101, flush, false));   // full batch
