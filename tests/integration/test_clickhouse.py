@@ -5,6 +5,7 @@ Each case starts its own clickhouse-server on 127.0.0.1 (free ports, a temporary
 directory, a minimal config) as a child process and stops it at the end.
 Environment (set by meson): those of test_haystackd.py.
 """
+import calendar
 import json
 import os
 import shutil
@@ -19,8 +20,8 @@ import urllib.request
 
 HAYSTACKCTL = os.environ["HAYSTACKCTL"]
 
-from test_haystackd import (EAL, FLOWTREE, HAYSTACKD, SAMPLE, check, config_text, fail,
-                            free_port, pcap_counts, run_haystackd, split, wait_for)
+from test_haystackd import (DATA, EAL, FLOWTREE, HAYSTACKD, SAMPLE, check, config_text, fail,
+                            free_port, iot_config, pcap_counts, run_haystackd, split, wait_for)
 
 CLICKHOUSE = shutil.which("clickhouse-server") or "/usr/sbin/clickhouse-server"
 DAY = "FROM 2026-11-01 00:00 TO 2026-11-02 00:00"
@@ -431,6 +432,59 @@ def case_clickhouse_retries_exhausted(tmp):
     check(st["trees_written"] == 0 and st["rows_written"] == 0 and st["queued_rows"] == 0 and
           st["dropped_rows"] == produced + alerts and st["retries"] > 0 and st["write_errors"] > st["retries"],
           f"all {produced} trees and {alerts} alerts dropped after retrying, none queued {st}")
+
+
+def case_clickhouse_iot_rows(tmp):
+    """IoT detections, service counts, EUI-64 reports, alerts and the hitlist generation of
+    the generated ISP trace arrive as rows equal to what haystackd writes to its files."""
+    ch = ClickHouse(tmp)
+    try:
+        hitlist = os.path.join(DATA, "hitlist", "example-2026-11-01.hitlist")
+        pcap = os.path.join(DATA, "pcaps", "iot-lines.pcap")
+        cfg = iot_config(tmp, [("tap", f"net_pcap0,rx_pcap={pcap}", 1)], hitlist)
+        r = run_haystackd(tmp, cfg + store_cfg(ch.url, "iot"), prefix="chiot")
+        check(r.rc == 0, "replay with a hitlist exits 0")
+        st = store_stats(r)
+        with open(os.path.join(tmp, "state", "detections", "detections.jsonl")) as f:
+            files = [json.loads(l) for l in f if l.strip()]
+        rows = ch.rows("SELECT line, window, toUnixTimestamp(window_start) AS start, service_key, "
+                       "level, packets, active, domains FROM iot.detections")
+        key = lambda d: (d["line"], d["window"], d["start"], d["service_key"])
+        got = {key(d): d for d in rows}
+        check(len(rows) == len(files) == len(got) and len(files) > 0,
+              f"{len(files)} detections, each once")
+        for d in files:
+            start = calendar_seconds(d["window_start"])
+            g = got.get((d["line"], d["window"], start, d["service"]))
+            check(g is not None and int(g["packets"]) == d["packets"] and
+                  bool(g["active"]) == d["active"] and g["level"] == d["level"],
+                  f"{d['line']} {d['window']} {d['window_start']} {d['service']}: "
+                  f"{d['packets']} packets, active {d['active']}")
+        gens = ch.rows("SELECT number, trigger, toString(valid_from) AS vf, services FROM "
+                       "iot.hitlist_generations")
+        valid_from = [l.split()[1] for l in open(hitlist) if l.startswith("valid_from ")][0]
+        services = sum(1 for l in open(hitlist) if l.startswith("service "))
+        check(len(gens) == 1 and gens[0]["trigger"] == "start" and gens[0]["vf"] == valid_from
+              and int(gens[0]["services"]) == services,
+              f"one hitlist generation row: valid from {valid_from}, {services} services {gens}")
+        alerts = ch.rows("SELECT type, time_ns, details FROM iot.alerts ORDER BY time_ns, type")
+        want = sorted((a["type"], a["time_ns"]) for a in r.alerts)
+        check(sorted((a["type"], int(a["time_ns"])) for a in alerts) == want,
+              f"the {len(want)} alerts of the alert file, with their times")
+        counts = ch.scalar("SELECT count() FROM iot.service_counts")
+        eui = ch.scalar("SELECT count() FROM iot.eui64")
+        trees = ch.scalar("SELECT count() FROM iot.trees")
+        check(st["trees_written"] == trees and
+              st["rows_written"] == len(rows) + counts + eui + len(alerts) + len(gens) and
+              counts > 0 and eui > 0 and st["dropped_rows"] == 0,
+              f"counters equal the rows: {trees} trees, {counts} service counts, {eui} EUI-64 "
+              f"reports {st}")
+    finally:
+        ch.stop()
+
+
+def calendar_seconds(rfc3339):
+    return calendar.timegm(time.strptime(rfc3339[:19], "%Y-%m-%dT%H:%M:%S"))
 
 
 def main():
