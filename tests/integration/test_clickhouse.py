@@ -394,6 +394,12 @@ def case_clickhouse_dead_database(tmp):
         m = ch.scalar("SELECT count() FROM late.alerts")
         check(n == st["trees_written"] and m == st["rows_written"] and n + m == 44,
               f"the 44 queued rows arrived ({n} trees, {m} alerts) {st}")
+        # haystackctl query reads the store: the same answer as a reader of the database.
+        q = f"SELECT top-5 {DAY} WHERE site_id = ITR AND src_ip = ANY"
+        via_daemon = d.ctl("query", q)
+        check(via_daemon is not None and via_daemon["answers"] == flowql_ch(ch, "late", q) and
+              via_daemon["answers"][0]["trees"] > 0,
+              "haystackctl query answers from ClickHouse like haystack-flowtree --clickhouse")
         final = d.stop()
         st = db_counters(final)
         n = ch.scalar("SELECT count() FROM late.trees")
