@@ -1,18 +1,20 @@
 // haystack-flowtree: reads the Flowtree files haystackd persists (<state_dir>/flowtrees)
 // and answers questions about one of them: JSON dump, top-k, HHH, above-t, point query,
 // and heavy changers between two files; `query` runs FlowQL over a whole state directory
-// (docs/flowql.md).
+// (docs/flowql.md), or over a SQLite store (--db, docs/storage.md).
 #include <CLI/CLI.hpp>
 
 #include <cstdio>
 #include <fstream>
 #include <iostream>
 #include <iterator>
+#include <memory>
 #include <optional>
 #include <string>
 
 #include "control/flowql/error.h"
 #include "control/flowql/executor.h"
+#include "control/store/sqlite_store.h"
 #include "dataplane/flowtree/flowtree_io.h"
 #include "dataplane/flowtree/flowtree_queries.h"
 #include "haystack_version.h"
@@ -60,10 +62,20 @@ void print_ranked(const Flowtree& t, const std::vector<Ranked>& rows, bool json)
 }
 
 // Exit codes: 0 answered, 1 unreadable tree, 2 bad query (incl. unknown site).
-int run_flowql(const std::string& state_dir, const std::string& text, bool json) {
+int run_flowql(const std::string& state_dir, const std::string& db, const std::string& text,
+               bool json) {
   using namespace haystack::flowql;
   try {
-    const Result r = run(text, StateDirSource(state_dir + "/flowtrees"));
+    std::unique_ptr<TreeSource> src;
+    if (!db.empty()) {
+      haystack::store::SqliteOptions o;
+      o.path = db;
+      o.read_only = true;
+      src = std::make_unique<haystack::store::SqliteStore>(std::move(o));
+    } else {
+      src = std::make_unique<StateDirSource>(state_dir + "/flowtrees");
+    }
+    const Result r = run(text, *src);
     std::cout << (json ? r.to_json().dump(2) + "\n" : r.to_text());
     return 0;
   } catch (const FlowQLError& e) {
@@ -114,11 +126,13 @@ int main(int argc, char** argv) {
   hc->add_option("after", file2, "later tree file")->required();
   hc->add_option("-k", k, "how many (default 10)");
 
-  std::string state_dir, flowql_text;
-  auto* fq =
-      app.add_subcommand("query", "run a FlowQL query over a state directory (docs/flowql.md)");
-  fq->add_option("--state", state_dir, "haystackd state_dir (trees under <dir>/flowtrees)")
-      ->required();
+  std::string state_dir, db, flowql_text;
+  auto* fq = app.add_subcommand(
+      "query", "run a FlowQL query over a state directory or SQLite store (docs/flowql.md)");
+  auto* state_opt =
+      fq->add_option("--state", state_dir, "haystackd state_dir (trees under <dir>/flowtrees)");
+  auto* db_opt = fq->add_option("--db", db, "SQLite store file (store.sqlite.path), read-only");
+  state_opt->excludes(db_opt);
   fq->add_option("flowql", flowql_text,
                  "e.g. \"SELECT top-10 FROM 2026-11-01 00:00 TO 2026-11-02 00:00 "
                  "WHERE src_ip = ANY\"")
@@ -126,7 +140,13 @@ int main(int argc, char** argv) {
   fq->add_flag("--json", json, "machine-readable output");
 
   CLI11_PARSE(app, argc, argv);
-  if (fq->parsed()) return run_flowql(state_dir, flowql_text, json);
+  if (fq->parsed()) {
+    if (state_dir.empty() && db.empty()) {
+      std::fprintf(stderr, "haystack-flowtree: query needs --state DIR or --db FILE\n");
+      return 2;
+    }
+    return run_flowql(state_dir, db, flowql_text, json);
+  }
   try {
     const Metric m = parse_metric(metric);
     Flowtree t = load(file);
