@@ -60,7 +60,7 @@ size_t SqliteStore::roll_up_site(const std::string& site) {
     }
     for (int64_t p : periods) {
       if (p + int64_t(len) > src_done) break;  // still open
-      if (build_rollup(site, len, src, uint64_t(p))) ++built;
+      if (build_rollup(site, len, src, uint64_t(p), false)) ++built;
     }
     const int64_t watermark = std::max(done, int64_t(period_start(uint64_t(src_done), len)));
     if (watermark != done) {
@@ -76,11 +76,34 @@ size_t SqliteStore::roll_up_site(const std::string& site) {
   return built;
 }
 
+// Shutdown: every period past a level's watermark that has finer trees is rolled up as
+// it stands (partial), level by level, so the coarser levels include the newest data.
+size_t SqliteStore::roll_up_partial(const std::string& site) {
+  size_t built = roll_up_site(site);
+  uint32_t src = opt_.bin_seconds;
+  for (uint32_t len : opt_.rollups) {
+    std::vector<int64_t> periods;
+    {
+      Stmt s(*db_,
+             "SELECT DISTINCT start FROM trees WHERE site = ? AND seconds = ? AND start >= ? "
+             "ORDER BY start");
+      s.args(site, src, rollup_done(site, len));
+      while (s.step()) {
+        const int64_t p = int64_t(period_start(uint64_t(s.i64(0)), len));
+        if (periods.empty() || periods.back() != p) periods.push_back(p);
+      }
+    }
+    for (int64_t p : periods) built += build_rollup(site, len, src, uint64_t(p), true) ? 1 : 0;
+    src = len;
+  }
+  return built;
+}
+
 // Merges the finer trees of one period in time order into a fresh site tree per feature
 // set (as FlowSummaries does in memory), compresses it to the site budget, and commits
 // it together with the level's watermark.
 bool SqliteStore::build_rollup(const std::string& site, uint32_t seconds, uint32_t src,
-                               uint64_t start) {
+                               uint64_t start, bool partial) {
   const int64_t from = int64_t(start), to = int64_t(start + seconds);
   std::vector<std::string> sets;
   int64_t records = 0;
@@ -137,12 +160,14 @@ bool SqliteStore::build_rollup(const std::string& site, uint32_t seconds, uint32
     out.trees.push_back(std::move(*acc));
   }
   Transaction t(*db_);
-  write_trees(out, true);
-  Stmt(*db_,
-       "INSERT INTO rollup_state (site, seconds, done_until) VALUES (?, ?, ?) "
-       "ON CONFLICT (site, seconds) DO UPDATE SET done_until = excluded.done_until")
-      .args(site, seconds, to)
-      .run();
+  write_trees(out, true, partial);
+  if (!partial) {
+    Stmt(*db_,
+         "INSERT INTO rollup_state (site, seconds, done_until) VALUES (?, ?, ?) "
+         "ON CONFLICT (site, seconds) DO UPDATE SET done_until = excluded.done_until")
+        .args(site, seconds, to)
+        .run();
+  }
   t.commit();
   c_.trees_written += out.trees.size();
   ++c_.rollups_written;

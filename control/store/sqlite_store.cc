@@ -29,7 +29,8 @@ CREATE TABLE trees (
   start INTEGER NOT NULL,
   feature_set TEXT NOT NULL,
   format_version INTEGER NOT NULL,
-  rollup INTEGER NOT NULL,
+  rollup INTEGER NOT NULL,   -- 1: built by the store from finer trees
+  partial INTEGER NOT NULL,  -- 1: a roll-up of a period not complete at shutdown
   records INTEGER NOT NULL,
   nodes INTEGER NOT NULL,
   packets INTEGER NOT NULL,
@@ -185,19 +186,19 @@ bool SqliteStore::is_rollup_level(uint32_t seconds) const {
 }
 
 // Inserts (or replaces) one tree set in the caller's transaction.
-void SqliteStore::write_trees(const SiteTrees& s, bool rollup) {
+void SqliteStore::write_trees(const SiteTrees& s, bool rollup, bool partial) {
   Stmt ins(*db_,
            "INSERT OR REPLACE INTO trees (site, seconds, start, feature_set, format_version, "
-           "rollup, records, nodes, packets, bytes, flows, tree) "
-           "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+           "rollup, partial, records, nodes, packets, bytes, flows, tree) "
+           "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
   const int64_t start = int64_t(s.start_ns / 1'000'000'000ULL);
   for (const auto& t : s.trees) {
     const std::vector<uint8_t> bytes = flowtree::serialize(t);
     const flowtree::Counters& tot = t.pop(flowtree::Flowtree::kRoot);
     ins.args(opt_.site, s.seconds, start, flowtree::feature_set_name(t.config().feature_set),
-             flowtree::kFormatVersion, rollup ? 1 : 0, s.records, t.size(), tot.packets, tot.bytes,
-             tot.flows);
-    ins.bind_blob(12, bytes);
+             flowtree::kFormatVersion, rollup ? 1 : 0, partial ? 1 : 0, s.records, t.size(),
+             tot.packets, tot.bytes, tot.flows);
+    ins.bind_blob(13, bytes);
     ins.run();
     c_.bytes_written += bytes.size();
   }
@@ -216,11 +217,16 @@ void SqliteStore::put_trees(const SiteTrees& s) {
   }
   guarded("put_trees", [&] {
     Transaction t(*db_);
-    write_trees(s, false);
+    write_trees(s, false, false);
     if (s.seconds == opt_.bin_seconds) {
       // A bin inside an already rolled-up period (replay, clock step): rebuild from there.
+      // A partial roll-up of its period (written at the last shutdown) no longer covers
+      // the period's data: it goes, and is built again once the period completes.
       const uint64_t start = s.start_ns / 1'000'000'000ULL;
       for (uint32_t len : opt_.rollups) {
+        Stmt(*db_, "DELETE FROM trees WHERE site = ? AND seconds = ? AND start = ? AND partial = 1")
+            .args(opt_.site, len, int64_t(period_start(start, len)))
+            .run();
         Stmt(*db_,
              "UPDATE rollup_state SET done_until = ? WHERE site = ? AND seconds = ? AND "
              "done_until > ?")
@@ -323,6 +329,7 @@ void SqliteStore::put_hitlist_generation(const HitlistGenerationRow& g) {
 
 void SqliteStore::flush() {
   guarded("flush", [&] {
+    roll_up_partial(opt_.site);
     // Copies the WAL into the database file and syncs it: durable even across power loss.
     int log = 0, done = 0;
     const int rc = sqlite3_wal_checkpoint_v2(db_->handle(), nullptr, SQLITE_CHECKPOINT_TRUNCATE,

@@ -89,10 +89,11 @@ class SqliteStore : public Store {
 
  private:
   void open_schema();
-  void write_trees(const SiteTrees& s, bool rollup);
+  void write_trees(const SiteTrees& s, bool rollup, bool partial);
   size_t roll_up_site(const std::string& site);
+  size_t roll_up_partial(const std::string& site);
   bool build_rollup(const std::string& site, uint32_t seconds, uint32_t src_seconds,
-                    uint64_t start);
+                    uint64_t start, bool partial);
   uint64_t retention_by_age();
   uint64_t retention_by_size();
   void maybe_run_retention();

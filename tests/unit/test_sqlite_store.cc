@@ -377,6 +377,41 @@ BOOST_AUTO_TEST_CASE(late_bin_rebuilds_rollup) {
              bytes_of(merged(site_cfgs()[1], parts)));
 }
 
+// Shutdown rolls up the open periods as they stand (partial); a later bin of the period
+// removes those, and the complete roll-up replaces them.
+BOOST_AUTO_TEST_CASE(flush_writes_partial_rollups) {
+  TempDir d;
+  const int64_t t0 = utc(2026, 11, 22, 10, 0);
+  std::vector<SiteTrees> bins;
+  for (int i = 0; i < 16; ++i) bins.push_back(bin(60, t0 + 60 * i));
+  auto by_hand = [&](int from, int to, size_t f) {
+    std::vector<const Flowtree*> parts;
+    for (int m = from; m < to; ++m) parts.push_back(&bins[size_t(m)].trees[f]);
+    return bytes_of(merged(site_cfgs()[f], parts));
+  };
+  {
+    SqliteStore s(opts(d.file(), 60, {900, 3600}));
+    for (int i = 0; i < 5; ++i) s.put_trees(bins[size_t(i)]);
+    BOOST_TEST(s.counters().rollups_written == 0u);
+    s.flush();
+    BOOST_TEST(s.counters().rollups_written == 2u);  // 10:00 quarter and hour, partial
+    BOOST_TEST(bytes_of(s.load("siteA", 900, t0, FeatureSet::DP)) == by_hand(0, 5, 1));
+    BOOST_TEST(bytes_of(s.load("siteA", 3600, t0, FeatureSet::DP)) == by_hand(0, 5, 1));
+  }
+  SqliteDb db(d.file(), true);
+  BOOST_TEST(count(db, "SELECT count(*) FROM trees WHERE partial = 1") == 4);
+  SqliteStore s(opts(d.file(), 60, {900, 3600}));
+  BOOST_TEST(s.counters().rollups_written == 0u);  // nothing complete to catch up on
+  s.put_trees(bins[5]);
+  BOOST_TEST(s.bins("siteA", 900, FeatureSet::DP, 0, INT64_MAX).empty());
+  BOOST_TEST(s.bins("siteA", 3600, FeatureSet::DP, 0, INT64_MAX).empty());
+  for (int i = 6; i < 16; ++i) s.put_trees(bins[size_t(i)]);
+  BOOST_TEST(s.counters().rollups_written == 1u);
+  BOOST_TEST(bytes_of(s.load("siteA", 900, t0, FeatureSet::SI)) == by_hand(0, 15, 0));
+  BOOST_TEST(count(db, "SELECT count(*) FROM trees WHERE partial = 1") == 0);
+  BOOST_TEST(count(db, "SELECT count(*) FROM trees WHERE rollup = 1") == 2);
+}
+
 // Age retention per granularity, measured from the newest data; trees a roll-up still
 // needs are kept.
 BOOST_AUTO_TEST_CASE(retention_by_age) {
