@@ -35,6 +35,7 @@
 #include "control/ipfix/exporter.h"
 #include "control/metrics.h"
 #include "control/telemetry_commands.h"
+#include "control/store/open_store.h"
 #include "control/tree_store.h"
 #include "control/stats_json.h"
 #include "dataplane/dpdk/eal_args.h"
@@ -144,6 +145,9 @@ class Daemon {
   void start_control_socket();
   std::vector<flowtree::FlowtreeConfig> tree_configs(uint32_t worker) const;
   void on_site_trees(const SiteTrees& s);
+  void open_store_backend();
+  void record_generation(const hitlist::Generation& g, const std::string& trigger);
+  const flowql::TreeSource* tree_source() const;
 
   const DaemonOptions& opt_;
   Config cfg_;
@@ -163,7 +167,9 @@ class Daemon {
   std::vector<uint64_t> ring_full_seen_;
   std::vector<uint64_t> iot_full_seen_;
   std::unique_ptr<FlowSummaries> summaries_;
-  std::unique_ptr<TreeStore> store_;
+  std::unique_ptr<TreeStore> tree_files_;      // flowtree.persist: .ftr files
+  std::unique_ptr<store::Store> store_;        // the store backend (null: none)
+  std::unique_ptr<flowql::TreeSource> tree_file_source_;  // queries without a store
   std::unique_ptr<DdosDetector> ddos_;
   std::unique_ptr<IotPipeline> iot_;
   std::unique_ptr<HitlistRcu> hitlist_rcu_;
@@ -249,28 +255,58 @@ void Daemon::open_ports() {
 
 // Tree configuration per feature set. Worker trees get a per-core RNG seed (worker 0..W-1;
 // kSiteSeed for control's site trees), so replay is deterministic.
-constexpr uint32_t kSiteSeed = 0xffff;
+using store::kSiteSeed;
 std::vector<flowtree::FlowtreeConfig> Daemon::tree_configs(uint32_t worker) const {
-  std::vector<flowtree::FlowtreeConfig> out;
-  for (flowtree::FeatureSet fs : cfg_.flowtree.feature_sets) {
-    flowtree::FlowtreeConfig c;
-    c.feature_set = fs;
-    c.with_proto = cfg_.flowtree.protocol_key;
-    c.budget = cfg_.flowtree.budget_for(fs);
-    c.p = cfg_.flowtree.insert_probability;
-    c.seed = (uint64_t(worker) << 8 | uint64_t(fs)) * 0x9e3779b97f4a7c15ULL + 1;
-    out.push_back(c);
-  }
-  return out;
+  return store::tree_configs_for(cfg_, worker);
 }
 
 // Every completed site tree set: persisted, and bins checked for amplification attacks.
 void Daemon::on_site_trees(const SiteTrees& s) {
-  if (store_) store_->write(s);
+  if (tree_files_) tree_files_->write(s);
+  if (store_) store_->put_trees(s);
   if (ipfix_) ipfix_->on_site_trees(s);
   if (ddos_ && s.seconds == cfg_.bin_seconds) {
     for (Alert& a : ddos_->check(s)) alerts_->emit(a);
   }
+}
+
+// The store backend gets every completed summary: trees (on_site_trees), IoT windows,
+// EUI-64 windows, alerts (the alert listener) and hitlist generations.
+void Daemon::open_store_backend() {
+  // The SQLite store builds the roll-ups itself from committed bins (restart-safe); they
+  // reach the tree files and IPFIX from here, as the in-memory ones do without a store.
+  store_ = store::open_store(cfg_, [this](const SiteTrees& s) {
+    if (tree_files_) tree_files_->write(s);
+    if (ipfix_) ipfix_->on_site_trees(s);
+  });
+  if (!store_) return;
+  spdlog::info("store: {}", store_->backend_name());
+  if (iot_) {
+    iot_->add_report_sink([this](const auto& r) { store_->put_windows(r); });
+    record_generation(*iot_->current(), "start");
+  }
+  if (eui_) eui_->add_report_sink([this](const auto& r) { store_->put_eui64(r); });
+}
+
+void Daemon::record_generation(const hitlist::Generation& g, const std::string& trigger) {
+  if (!store_) return;
+  const hitlist::Bundle& b = *g.bundle;
+  store::HitlistGenerationRow row;
+  row.number = g.number;
+  row.path = g.path;
+  row.valid_from = b.valid_from;
+  row.valid_until = b.valid_until;
+  row.services = b.services.size();
+  row.endpoints = b.endpoints.size();
+  row.loaded_ns = wall_clock_ns();
+  row.trigger = trigger;
+  store_->put_hitlist_generation(row);
+}
+
+// Queries read the store when there is one, else the tree files (flowtree.persist).
+const flowql::TreeSource* Daemon::tree_source() const {
+  if (store_) return store_.get();
+  return tree_file_source_.get();
 }
 
 // Spreads every (port, queue) over the workers round-robin, in config order.
@@ -482,6 +518,7 @@ ReloadResult Daemon::reload_hitlist(const std::string& path, const std::string& 
     IotPipeline::GenerationPtr g = iot_->load(path);
     hitlist_rcu_->publish(g);
     iot_->adopt(g);
+    record_generation(*g, trigger);
     res.ok = true;
     const hitlist::Bundle& b = *g->bundle;
     a.type = "hitlist_reloaded";
@@ -528,7 +565,11 @@ StatsSnapshot Daemon::snapshot() {
   snap.control.alert_log_suppressed = alerts_->log_suppressed();
   if (socket_) snap.control.socket = socket_->counters();
   snap.flow = summaries_->counters();
-  if (store_) snap.store = store_->counters();
+  if (tree_files_) snap.store = tree_files_->counters();
+  if (store_) {
+    snap.store_backend = std::string(store_->backend_name());
+    snap.store_db = store_->counters();
+  }
   if (ipfix_) snap.ipfix = ipfix_->to_json();
   if (iot_) {
     snap.iot = iot_->summary();
@@ -563,13 +604,17 @@ void Daemon::start_control_socket() {
     ReloadResult r = reload_hitlist(path, "haystackctl");
     return HitlistReloadOutcome{r.ok, r.generation, r.error};
   };
-  ctx.store = store_.get();
-  // FlowQL reads the tree files on this thread, the one that writes them: never a
+  ctx.trees = tree_source();
+  // FlowQL reads stored trees on this thread, the one that writes them: never a
   // half-written period.
   ctx.flowql = [this](const std::string& q, bool text) -> nlohmann::ordered_json {
+    const flowql::TreeSource* trees = tree_source();
+    if (!trees) {
+      throw CommandError("not_configured",
+                         "no store and flowtree.persist is off: no stored site trees to query");
+    }
     try {
-      const flowql::Result r =
-          flowql::run(q, flowql::StateDirSource(cfg_.state_dir + "/flowtrees"));
+      const flowql::Result r = flowql::run(q, *trees);
       if (text) return {{"text", r.to_text()}};
       return nlohmann::ordered_json::parse(r.to_json().dump());
     } catch (const flowql::FlowQLError& e) {
@@ -639,6 +684,7 @@ int Daemon::run() {
     alerts_->set_log_limit(cfg_.log.repeat_limit);
     alerts_->add_listener([this](const Alert& a, const std::string& line) {
       recent_alerts_.add(a.time_ns, line);
+      if (store_) store_->put_alert(a);
       socket_->publish("{\"event\":\"alert\",\"alert\":" + line + "}");
     });
     if (!cfg_.iot.hitlist.empty()) iot_ = std::make_unique<IotPipeline>(cfg_, *alerts_);
@@ -652,16 +698,21 @@ int Daemon::run() {
     ring_full_seen_.assign(slots_.size(), 0);
     iot_full_seen_.assign(slots_.size(), 0);
     if (cfg_.flowtree.persist) {
-      store_ = std::make_unique<TreeStore>(cfg_.state_dir + "/flowtrees", cfg_.site_id);
+      tree_files_ = std::make_unique<TreeStore>(cfg_.state_dir + "/flowtrees", cfg_.site_id);
+      tree_file_source_ = std::make_unique<flowql::StateDirSource>(cfg_.state_dir + "/flowtrees");
     }
+    open_store_backend();
     if (cfg_.ddos.enabled) ddos_ = std::make_unique<DdosDetector>(cfg_);
     if (cfg_.ipfix.enabled) {
       ipfix_ = std::make_unique<ipfix::Exporter>(cfg_);
-      if (iot_) iot_->set_report_sink([this](const auto& r) { ipfix_->on_windows(r); });
+      if (iot_) iot_->add_report_sink([this](const auto& r) { ipfix_->on_windows(r); });
     }
+    // One producer per roll-up granularity: the store when it makes them, else memory.
+    const bool store_rollups = store_ && store::store_makes_rollups(cfg_);
     summaries_ = std::make_unique<FlowSummaries>(
         tree_configs(kSiteSeed), uint32_t(slots_.size()), cfg_.bin_seconds,
-        cfg_.flowtree.rollup_seconds, [this](const SiteTrees& st) { on_site_trees(st); });
+        store_rollups ? std::vector<uint32_t>{} : cfg_.flowtree.rollup_seconds,
+        [this](const SiteTrees& st) { on_site_trees(st); });
     if (cfg_.telemetry.prometheus) {
       exporter_ = std::make_unique<prom::HttpExporter>(cfg_.telemetry.prometheus_host,
                                                        cfg_.telemetry.prometheus_port);
@@ -706,6 +757,7 @@ int Daemon::run() {
     drain_bins();
     for (uint32_t w = 0; w < slots_.size(); ++w) summaries_->worker_finished(w);
     summaries_->finish();
+    if (store_) store_->flush();  // its roll-ups of open periods still reach IPFIX
     if (iot_) iot_->finish();
     if (eui_) eui_->finish();
     if (ipfix_) ipfix_->stop();  // flushes, bounded in time; counts what it could not send
@@ -720,6 +772,7 @@ int Daemon::run() {
                     {"rx_packets", total_rx()},
                     {"bins", bins_.size()}};
     alerts_->emit(stop);
+    if (store_) store_->flush();  // bounded in time for remote backends; counts losses
     write_stats();
   } catch (const ConfigError& e) {
     spdlog::error("{}", e.what());

@@ -170,7 +170,7 @@ bool SqliteStore::build_rollup(const std::string& site, uint32_t seconds, uint32
   }
   t.commit();
   c_.trees_written += out.trees.size();
-  ++c_.rollups_written;
+  c_.rollups_written += out.trees.size();
   if (opt_.on_rollup) opt_.on_rollup(out);
   return true;
 }

@@ -237,7 +237,10 @@ void SqliteStore::put_trees(const SiteTrees& s) {
     }
     t.commit();
     c_.trees_written += s.trees.size();
-    if (s.seconds == opt_.bin_seconds) roll_up_site(opt_.site);
+    if (s.seconds == opt_.bin_seconds) {
+      bins_since_flush_ = true;
+      roll_up_site(opt_.site);
+    }
     maybe_run_retention();
   });
 }
@@ -329,7 +332,9 @@ void SqliteStore::put_hitlist_generation(const HitlistGenerationRow& g) {
 
 void SqliteStore::flush() {
   guarded("flush", [&] {
-    roll_up_partial(opt_.site);
+    // Roll-ups of open periods, once per batch of new bins (a second flush adds nothing).
+    if (bins_since_flush_) roll_up_partial(opt_.site);
+    bins_since_flush_ = false;
     // Copies the WAL into the database file and syncs it: durable even across power loss.
     int log = 0, done = 0;
     const int rc = sqlite3_wal_checkpoint_v2(db_->handle(), nullptr, SQLITE_CHECKPOINT_TRUNCATE,

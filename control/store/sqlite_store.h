@@ -79,7 +79,8 @@ class SqliteStore : public Store {
   flowtree::Flowtree load(const std::string& site, uint32_t seconds, int64_t start,
                           flowtree::FeatureSet fs) const override;
 
-  // Builds every roll-up whose finer trees are complete; returns the tree sets written.
+  // Builds every roll-up whose finer trees are complete; returns the tree sets written
+  // (StoreCounters::rollups_written counts trees).
   size_t catch_up_rollups();
   // Runs retention now; returns the rows deleted.
   uint64_t run_retention();
@@ -109,6 +110,7 @@ class SqliteStore : public Store {
   StoreCounters c_;
   std::chrono::steady_clock::time_point last_retention_{};
   bool warned_foreign_rollup_ = false;
+  bool bins_since_flush_ = false;
 };
 
 }  // namespace haystack::store
