@@ -60,16 +60,16 @@ def case_store_replay_matches_tree_files(tmp):
                        "WHERE seconds = 60 AND feature_set = 'SI'").fetchone()
     check(bins == (r.stats["flowtrees"]["bins_completed"], ip),
           f"every bin stored, counting every IP packet ({bins})")
-    # The pcap spans 10:00-12:00: two complete 15 min..1 h periods end before its end, the
-    # day and week (and the last quarter and hour) are partial roll-ups from shutdown.
-    hours = con.execute("SELECT start, partial FROM trees WHERE seconds = 3600 AND "
-                        "feature_set = 'SI' ORDER BY start").fetchall()
-    print("hourly roll-ups (start, partial):", hours)
-    check(len(hours) == 2 and hours[0][1] == 0 and hours[1][1] == 1,
-          "10:00 complete, 11:00 partial hourly roll-up")
-    check(con.execute("SELECT count(*) FROM trees WHERE seconds = 604800 AND start = ?",
-                      (1792972800,)).fetchone()[0] == 6,
-          "week roll-up starts Monday 2026-10-26 00:00 UTC (six feature sets)")
+    # The pcap fills 10:00-12:00: eight quarters and two hours are complete; the day and
+    # the week are partial roll-ups written at shutdown.
+    ups = con.execute("SELECT seconds, start, partial FROM trees WHERE rollup = 1 AND "
+                      "feature_set = 'SI' ORDER BY seconds, start").fetchall()
+    print("roll-ups (seconds, start, partial):", ups)
+    want = ([(900, T0 + 900 * i, 0) for i in range(8)] + [(3600, T0, 0), (3600, T0 + 3600, 0)] +
+            [(86400, T0 - 36000, 1), (604800, 1792972800, 1)])
+    check(ups == want, "quarters and hours complete; day and week (from Monday 2026-10-26 "
+                       "00:00 UTC) partial")
+    check(r.stats["store"]["rollups_written"] == 12 * 6, "12 roll-up sets of 6 trees")
     con.close()
     day = "FROM 2026-11-01 00:00 TO 2026-11-02 00:00"
     for q in (f"SELECT top-10 {day} WHERE dst_port = ANY",
