@@ -229,42 +229,40 @@ uint64_t SqliteStore::retention_locked() {
   return n;
 }
 
-// Age is measured from the newest data in the file (not the wall clock), so replaying an
-// old capture does not expire it at once.
+// Age is measured from the newest row of the same kind (not the wall clock), so replaying
+// an old capture does not expire it at once, and wall-clock alerts (daemon start) do not
+// age packet-time trees.
 uint64_t SqliteStore::retention_by_age() {
-  const auto ref = db_->scalar(
-      "SELECT max(t) FROM (SELECT max(start + seconds) AS t FROM trees UNION ALL "
-      "SELECT max(window_end) FROM service_counts UNION ALL "
-      "SELECT max(window_end) FROM detections UNION ALL "
-      "SELECT max(time_ns) / 1000000000 FROM alerts)");
-  if (!ref) return 0;
-  std::vector<uint32_t> grans;
-  {
-    Stmt s(*db_, "SELECT DISTINCT seconds FROM trees ORDER BY seconds");
-    while (s.step()) grans.push_back(uint32_t(s.i64(0)));
-  }
   uint64_t n = 0;
   Transaction t(*db_);
-  for (uint32_t g : grans) {
-    const auto it = opt_.retention_days.find(g);
-    const uint32_t days =
-        it != opt_.retention_days.end() ? it->second : default_retention_days(g);
-    if (days == 0) continue;
-    Stmt(*db_, "DELETE FROM trees WHERE seconds = ? AND start + seconds <= ?" +
-                   protect_clause(opt_.rollups, opt_.bin_seconds, g))
-        .args(g, *ref - int64_t(days) * 86400)
-        .run();
-    n += uint64_t(db_->changes());
+  if (const auto ref = db_->scalar("SELECT max(start + seconds) FROM trees")) {
+    std::vector<uint32_t> grans;
+    {
+      Stmt s(*db_, "SELECT DISTINCT seconds FROM trees ORDER BY seconds");
+      while (s.step()) grans.push_back(uint32_t(s.i64(0)));
+    }
+    for (uint32_t g : grans) {
+      const auto it = opt_.retention_days.find(g);
+      const uint32_t days =
+          it != opt_.retention_days.end() ? it->second : default_retention_days(g);
+      if (days == 0) continue;
+      Stmt(*db_, "DELETE FROM trees WHERE seconds = ? AND start + seconds <= ?" +
+                     protect_clause(opt_.rollups, opt_.bin_seconds, g))
+          .args(g, *ref - int64_t(days) * 86400)
+          .run();
+      n += uint64_t(db_->changes());
+    }
   }
   if (opt_.event_retention_days > 0) {
-    const int64_t cut = *ref - int64_t(opt_.event_retention_days) * 86400;
+    const int64_t age = int64_t(opt_.event_retention_days) * 86400;
     for (const char* sql :
-         {"DELETE FROM detections WHERE window_end <= ?",
-          "DELETE FROM service_counts WHERE window_end <= ?",
-          "DELETE FROM eui64_windows WHERE window_start + "
-          "(CASE window WHEN 'day' THEN 86400 ELSE 3600 END) <= ?",
-          "DELETE FROM alerts WHERE time_ns <= ? * 1000000000"}) {
-      Stmt(*db_, sql).args(cut).run();
+         {"DELETE FROM detections WHERE window_end <= (SELECT max(window_end) FROM detections) - ?",
+          "DELETE FROM service_counts WHERE window_end <= "
+          "(SELECT max(window_end) FROM service_counts) - ?",
+          "DELETE FROM eui64_windows WHERE window_start <= "
+          "(SELECT max(window_start) FROM eui64_windows) - ?",
+          "DELETE FROM alerts WHERE time_ns <= (SELECT max(time_ns) FROM alerts) - ? * 1000000000"}) {
+      Stmt(*db_, sql).args(age).run();
       n += uint64_t(db_->changes());
     }
   }

@@ -214,8 +214,9 @@ def case_store_kill9_keeps_committed_bins(tmp):
         check(bins.get(T0 + 5 * b) == packets_per_bin(b), f"bin {b} of the restart stored")
     for s in before:
         check(s in bins, f"bin {s} still there after the restart")
-    # Roll-ups: every minute with bins has one, equal in packets to its bins, complete
-    # (partial = 0) up to the last minute, which the shutdown rolled up as partial.
+    # Roll-ups: every minute with bins has one, equal in packets to its bins, and complete
+    # (the replay ends at 10:08:00, a minute boundary) - also the minutes the kill left
+    # without roll-up, built when the restart opened the store or went on.
     minutes = {}
     for s, p in bins.items():
         m = s - s % 60
@@ -223,14 +224,16 @@ def case_store_kill9_keeps_committed_bins(tmp):
     ups = {r[0]: (r[1], r[2]) for r in con.execute(
         "SELECT start, packets, partial FROM trees WHERE seconds = 60 AND feature_set = 'SI'")}
     check(sorted(ups) == sorted(minutes), f"one 1 min roll-up per minute with bins ({len(ups)})")
-    last = max(minutes)
     for m, p in minutes.items():
-        check(ups[m] == (p, 1 if m == last else 0), f"minute {m}: {ups[m]} == ({p}, complete)")
+        check(ups[m] == (p, 0), f"minute {m}: {ups[m]} == ({p}, complete)")
     fives = dict(con.execute("SELECT start, packets FROM trees WHERE seconds = 300 AND "
                              "feature_set = 'SI' AND partial = 0"))
     for s, p in fives.items():
         check(p == sum(v for k, v in bins.items() if s <= k < s + 300), f"5 min roll-up {s}")
-    check(len(fives) == 1, f"the complete 5 min periods (10:00-10:05): {sorted(fives)}")
+    check(sorted(fives) == [T0], f"the complete 5 min periods (10:00-10:05): {sorted(fives)}")
+    partial = [r[0] for r in con.execute("SELECT start FROM trees WHERE seconds = 300 AND "
+                                         "feature_set = 'SI' AND partial = 1")]
+    check(partial == [T0 + 300], f"10:05-10:10 rolled up as partial at shutdown ({partial})")
     con.close()
 
 

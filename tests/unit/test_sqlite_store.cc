@@ -453,6 +453,20 @@ BOOST_AUTO_TEST_CASE(retention_by_age) {
   BOOST_TEST(s.run_retention() == 0u);
 }
 
+// Trees age by packet time, alerts by theirs: a wall-clock alert weeks later (the daemon
+// start of a replay) expires no tree.
+BOOST_AUTO_TEST_CASE(retention_ages_each_kind_by_its_own_clock) {
+  TempDir d;
+  SqliteStore s(opts(d.file()));
+  s.put_trees(bin(60, utc(2026, 11, 1, 10)));
+  Alert start;
+  start.type = "daemon_start";
+  start.time_ns = uint64_t(utc(2026, 11, 22, 7)) * kSec;
+  s.put_alert(start);
+  BOOST_TEST(s.run_retention() == 0u);
+  BOOST_TEST(s.bins("siteA", 60, FeatureSet::SI, 0, INT64_MAX).size() == 1u);
+}
+
 // Size retention: the oldest trees of the finest granularity go first.
 BOOST_AUTO_TEST_CASE(retention_by_size) {
   TempDir d;
