@@ -5,8 +5,7 @@
 namespace haystack::store {
 
 SqliteDb::SqliteDb(const std::string& path, bool read_only) : path_(path) {
-  const int flags = read_only ? SQLITE_OPEN_READONLY
-                              : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
+  const int flags = read_only ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
   const int rc = sqlite3_open_v2(path.c_str(), &db_, flags | SQLITE_OPEN_NOMUTEX, nullptr);
   if (rc != SQLITE_OK) {
     const std::string msg = db_ ? sqlite3_errmsg(db_) : sqlite3_errstr(rc);
@@ -18,11 +17,14 @@ SqliteDb::SqliteDb(const std::string& path, bool read_only) : path_(path) {
   sqlite3_busy_timeout(db_, 5000);  // readers (sqlite3 CLI, haystack-flowtree) may hold locks
 }
 
-SqliteDb::~SqliteDb() { sqlite3_close_v2(db_); }
+SqliteDb::~SqliteDb() {
+  sqlite3_close_v2(db_);
+}
 
 void SqliteDb::fail(int rc, std::string_view what) const {
   std::string msg = path_ + ": " + std::string(what) + ": " + sqlite3_errmsg(db_);
-  if (rc == SQLITE_NOTADB) msg = path_ + ": not a SQLite database (or corrupt): " + sqlite3_errmsg(db_);
+  if (rc == SQLITE_NOTADB)
+    msg = path_ + ": not a SQLite database (or corrupt): " + sqlite3_errmsg(db_);
   if (rc == SQLITE_CORRUPT) msg = path_ + ": database is corrupt: " + sqlite3_errmsg(db_);
   throw SqliteError(msg, rc);
 }
@@ -46,7 +48,9 @@ std::optional<std::string> SqliteDb::scalar_text(std::string_view sql) {
   return s.text(0);
 }
 
-int64_t SqliteDb::changes() const { return sqlite3_changes64(db_); }
+int64_t SqliteDb::changes() const {
+  return sqlite3_changes64(db_);
+}
 
 Transaction::~Transaction() {
   if (!done_) sqlite3_exec(db_.handle(), "ROLLBACK", nullptr, nullptr, nullptr);
@@ -57,7 +61,9 @@ Stmt::Stmt(SqliteDb& db, std::string_view sql) : db_(db) {
   if (rc != SQLITE_OK) db_.fail(rc, "prepare '" + std::string(sql.substr(0, 60)) + "'");
 }
 
-Stmt::~Stmt() { sqlite3_finalize(s_); }
+Stmt::~Stmt() {
+  sqlite3_finalize(s_);
+}
 
 void Stmt::check(int rc) const {
   if (rc != SQLITE_OK) db_.fail(rc, "bind");
@@ -94,9 +100,15 @@ void Stmt::reset() {
   sqlite3_clear_bindings(s_);
 }
 
-int64_t Stmt::i64(int col) const { return sqlite3_column_int64(s_, col); }
-double Stmt::real(int col) const { return sqlite3_column_double(s_, col); }
-bool Stmt::null(int col) const { return sqlite3_column_type(s_, col) == SQLITE_NULL; }
+int64_t Stmt::i64(int col) const {
+  return sqlite3_column_int64(s_, col);
+}
+double Stmt::real(int col) const {
+  return sqlite3_column_double(s_, col);
+}
+bool Stmt::null(int col) const {
+  return sqlite3_column_type(s_, col) == SQLITE_NULL;
+}
 std::string Stmt::text(int col) const {
   const auto* p = sqlite3_column_text(s_, col);
   return p ? std::string(reinterpret_cast<const char*>(p), size_t(sqlite3_column_bytes(s_, col)))

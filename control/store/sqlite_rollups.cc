@@ -182,8 +182,7 @@ namespace {
 
 // Trees of granularity g that a roll-up still needs are kept: those at or after the
 // watermark of the next level built from g.
-std::string protect_clause(const std::vector<uint32_t>& rollups, uint32_t bin_seconds,
-                           uint32_t g) {
+std::string protect_clause(const std::vector<uint32_t>& rollups, uint32_t bin_seconds, uint32_t g) {
   uint32_t next = 0;
   if (g == bin_seconds && !rollups.empty()) next = rollups.front();
   for (size_t i = 0; i + 1 < rollups.size(); ++i) {
@@ -261,7 +260,8 @@ uint64_t SqliteStore::retention_by_age() {
           "(SELECT max(window_end) FROM service_counts) - ?",
           "DELETE FROM eui64_windows WHERE window_start <= "
           "(SELECT max(window_start) FROM eui64_windows) - ?",
-          "DELETE FROM alerts WHERE time_ns <= (SELECT max(time_ns) FROM alerts) - ? * 1000000000"}) {
+          "DELETE FROM alerts WHERE time_ns <= (SELECT max(time_ns) FROM alerts) - ? * "
+          "1000000000"}) {
       Stmt(*db_, sql).args(age).run();
       n += uint64_t(db_->changes());
     }
@@ -304,9 +304,10 @@ uint64_t SqliteStore::retention_by_size() {
       break;
     }
     if (!deleted) {
-      spdlog::warn("sqlite store {}: {} bytes in use exceed max_bytes {} but no tree may be "
-                   "deleted (roll-ups still need them)",
-                   opt_.path, used(), opt_.max_bytes);
+      spdlog::warn(
+          "sqlite store {}: {} bytes in use exceed max_bytes {} but no tree may be "
+          "deleted (roll-ups still need them)",
+          opt_.path, used(), opt_.max_bytes);
       break;
     }
   }

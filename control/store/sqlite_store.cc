@@ -135,7 +135,8 @@ void SqliteStore::open_schema() {
   const int64_t tables =
       db_->scalar("SELECT count(*) FROM sqlite_master WHERE type = 'table'").value_or(0);
   if (tables == 0) {
-    if (opt_.read_only) throw std::runtime_error(opt_.path + ": empty database, no Haystack schema");
+    if (opt_.read_only)
+      throw std::runtime_error(opt_.path + ": empty database, no Haystack schema");
     // auto_vacuum must be chosen before the first table exists.
     db_->exec("PRAGMA auto_vacuum = INCREMENTAL");
     db_->exec("PRAGMA journal_mode = WAL");
@@ -148,7 +149,8 @@ void SqliteStore::open_schema() {
                             "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND "
                             "name = 'schema_version'")
                          .value_or(0) > 0;
-    if (!has) throw std::runtime_error(opt_.path + ": not a Haystack store (no schema_version table)");
+    if (!has)
+      throw std::runtime_error(opt_.path + ": not a Haystack store (no schema_version table)");
     const int64_t v = db_->scalar("SELECT max(version) FROM schema_version").value_or(0);
     if (v != kSqliteSchemaVersion) {
       throw std::runtime_error(opt_.path + ": schema version " + std::to_string(v) +
@@ -285,7 +287,8 @@ void SqliteStore::put_eui64(const nlohmann::ordered_json& report) {
   guarded("put_eui64", [&] {
     const std::string window = report.value("window", "");
     const int64_t start = parse_rfc3339_seconds(report.value("window_start", ""));
-    if (window.empty() || start < 0) throw std::runtime_error("EUI-64 report without window/window_start");
+    if (window.empty() || start < 0)
+      throw std::runtime_error("EUI-64 report without window/window_start");
     const std::string text = report.dump();
     Transaction t(*db_);
     Stmt(*db_,
@@ -337,8 +340,8 @@ void SqliteStore::flush() {
     bins_since_flush_ = false;
     // Copies the WAL into the database file and syncs it: durable even across power loss.
     int log = 0, done = 0;
-    const int rc = sqlite3_wal_checkpoint_v2(db_->handle(), nullptr, SQLITE_CHECKPOINT_TRUNCATE,
-                                             &log, &done);
+    const int rc =
+        sqlite3_wal_checkpoint_v2(db_->handle(), nullptr, SQLITE_CHECKPOINT_TRUNCATE, &log, &done);
     if (rc != SQLITE_OK && rc != SQLITE_BUSY) db_->fail(rc, "checkpoint");
   });
 }
@@ -397,8 +400,9 @@ flowtree::Flowtree SqliteStore::load(const std::string& site, uint32_t seconds, 
   std::vector<uint8_t> bytes;
   {
     std::lock_guard lk(mu_);
-    Stmt s(*db_,
-           "SELECT tree FROM trees WHERE site = ? AND seconds = ? AND start = ? AND feature_set = ?");
+    Stmt s(
+        *db_,
+        "SELECT tree FROM trees WHERE site = ? AND seconds = ? AND start = ? AND feature_set = ?");
     s.args(site, seconds, start, flowtree::feature_set_name(fs));
     if (!s.step()) throw std::runtime_error(name + ": not stored");
     bytes = s.blob(0);

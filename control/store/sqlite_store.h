@@ -37,9 +37,9 @@ inline constexpr int kSqliteSchemaVersion = 1;
 
 struct SqliteOptions {
   std::string path;
-  bool read_only = false;        // queries only (haystack-flowtree): no schema, roll-ups, retention
-  std::string site = "site1";    // site of every tree, window and alert put here
-  uint32_t bin_seconds = 60;     // the finest granularity; roll-ups start from it
+  bool read_only = false;      // queries only (haystack-flowtree): no schema, roll-ups, retention
+  std::string site = "site1";  // site of every tree, window and alert put here
+  uint32_t bin_seconds = 60;   // the finest granularity; roll-ups start from it
   std::vector<uint32_t> rollups;  // roll-up lengths, ascending, each a multiple of the previous
   // Site tree settings per feature set (budget, p, seed) for the roll-ups; a feature set
   // not listed uses the configuration stored with its trees.
@@ -93,8 +93,8 @@ class SqliteStore : public Store {
   void write_trees(const SiteTrees& s, bool rollup, bool partial);
   size_t roll_up_site(const std::string& site);
   size_t roll_up_partial(const std::string& site);
-  bool build_rollup(const std::string& site, uint32_t seconds, uint32_t src_seconds,
-                    uint64_t start, bool partial);
+  bool build_rollup(const std::string& site, uint32_t seconds, uint32_t src_seconds, uint64_t start,
+                    bool partial);
   uint64_t retention_by_age();
   uint64_t retention_by_size();
   void maybe_run_retention();

@@ -70,6 +70,9 @@ def case_store_replay_matches_tree_files(tmp):
     check(ups == want, "quarters and hours complete; day and week (from Monday 2026-10-26 "
                        "00:00 UTC) partial")
     check(r.stats["store"]["rollups_written"] == 12 * 6, "12 roll-up sets of 6 trees")
+    alerts = [a[0] for a in con.execute("SELECT type FROM alerts ORDER BY id")]
+    check(alerts == [a["type"] for a in r.alerts] and alerts[0] == "daemon_start"
+          and alerts[-1] == "daemon_stop", f"every alert stored, in order {alerts}")
     con.close()
     day = "FROM 2026-11-01 00:00 TO 2026-11-02 00:00"
     for q in (f"SELECT top-10 {day} WHERE dst_port = ANY",

@@ -94,7 +94,9 @@ SqliteOptions opts(const std::string& path, uint32_t bin_seconds = 60,
   return o;
 }
 
-std::vector<uint8_t> bytes_of(const Flowtree& t) { return serialize(t); }
+std::vector<uint8_t> bytes_of(const Flowtree& t) {
+  return serialize(t);
+}
 
 // Merges trees in order into a fresh site tree and compresses it, by hand.
 Flowtree merged(const FlowtreeConfig& c, const std::vector<const Flowtree*>& parts) {
@@ -105,7 +107,9 @@ Flowtree merged(const FlowtreeConfig& c, const std::vector<const Flowtree*>& par
   return acc;
 }
 
-int64_t count(SqliteDb& db, const std::string& sql) { return db.scalar(sql).value_or(-1); }
+int64_t count(SqliteDb& db, const std::string& sql) {
+  return db.scalar(sql).value_or(-1);
+}
 std::string text(SqliteDb& db, const std::string& sql) {
   return db.scalar_text(sql).value_or("<null>");
 }
@@ -135,7 +139,8 @@ BOOST_AUTO_TEST_CASE(trees_round_trip_exactly) {
     BOOST_TEST(s.counters().write_errors == 0u);
     BOOST_TEST(s.sites() == std::vector<std::string>{"siteA"});
     BOOST_TEST(s.granularities("siteA") == std::vector<uint32_t>{60});
-    BOOST_TEST(s.bins("siteA", 60, FeatureSet::DP, t0, t0 + 120) == (std::vector<int64_t>{t0, t0 + 60}));
+    BOOST_TEST(s.bins("siteA", 60, FeatureSet::DP, t0, t0 + 120) ==
+               (std::vector<int64_t>{t0, t0 + 60}));
     // [from, to): a bin must end by `to`.
     BOOST_TEST(s.bins("siteA", 60, FeatureSet::DP, t0, t0 + 119) == std::vector<int64_t>{t0});
     BOOST_TEST(s.bins("siteA", 60, FeatureSet::FULL, t0, t0 + 120).empty());
@@ -153,7 +158,9 @@ BOOST_AUTO_TEST_CASE(trees_round_trip_exactly) {
     }
   }
   SqliteDb db(d.file(), true);
-  Stmt q(db, "SELECT nodes, packets, bytes, format_version, rollup FROM trees WHERE start = ? AND feature_set = 'SI'");
+  Stmt q(db,
+         "SELECT nodes, packets, bytes, format_version, rollup FROM trees WHERE start = ? AND "
+         "feature_set = 'SI'");
   q.args(t0 + 60);
   BOOST_REQUIRE(q.step());
   BOOST_TEST(q.i64(0) == int64_t(b.trees[0].size()));
@@ -214,8 +221,8 @@ BOOST_AUTO_TEST_CASE(every_row_type) {
   a.subject = "udp/53";
   a.details = {{"packets", 123}};
   s.put_alert(a);
-  HitlistGenerationRow g{3, "/etc/haystack/hitlist.bundle", "2026-11-01", "2026-12-01", 40, 900,
-                         uint64_t(utc(2026, 11, 22)) * kSec, "signal"};
+  HitlistGenerationRow g{3,   "/etc/haystack/hitlist.bundle",     "2026-11-01", "2026-12-01", 40,
+                         900, uint64_t(utc(2026, 11, 22)) * kSec, "signal"};
   s.put_hitlist_generation(g);
   BOOST_TEST(s.counters().rows_written == 2u * 5u + 3u);
   BOOST_TEST(s.counters().write_errors == 0u);
@@ -224,7 +231,8 @@ BOOST_AUTO_TEST_CASE(every_row_type) {
   BOOST_TEST(count(db, "SELECT count(*) FROM detections") == 2);
   BOOST_TEST(count(db, "SELECT packets FROM detections WHERE line = 'line1'") == 11);
   BOOST_TEST(count(db, "SELECT active FROM detections WHERE line = 'line1'") == 1);
-  BOOST_TEST(text(db, "SELECT domains FROM detections WHERE line = 'line0'") == std::string(R"(["a.example","b.example"])"));
+  BOOST_TEST(text(db, "SELECT domains FROM detections WHERE line = 'line0'") ==
+             std::string(R"(["a.example","b.example"])"));
   BOOST_TEST(text(db, "SELECT window FROM detections LIMIT 1") == std::string("hour"));
   BOOST_TEST(count(db, "SELECT window_end - window_start FROM detections LIMIT 1") == 3600);
   BOOST_TEST(count(db, "SELECT count(*) FROM service_counts") == 3);
@@ -233,7 +241,8 @@ BOOST_AUTO_TEST_CASE(every_row_type) {
   BOOST_TEST(count(db, "SELECT prefixes_exposed FROM eui64_windows") == 2);
   BOOST_TEST(text(db, "SELECT report FROM eui64_windows") == std::string(e.dump()));
   BOOST_TEST(count(db, "SELECT time_ns FROM alerts") == int64_t(a.time_ns));
-  BOOST_TEST(text(db, "SELECT severity || ' ' || subject || ' ' || details FROM alerts") == std::string(R"(critical udp/53 {"packets":123})"));
+  BOOST_TEST(text(db, "SELECT severity || ' ' || subject || ' ' || details FROM alerts") ==
+             std::string(R"(critical udp/53 {"packets":123})"));
   BOOST_TEST(count(db, "SELECT endpoints FROM hitlist_generations WHERE number = 3") == 900);
   BOOST_TEST(text(db, "SELECT trigger FROM hitlist_generations") == std::string("signal"));
   BOOST_TEST(text(db, "PRAGMA journal_mode") == std::string("wal"));
@@ -290,7 +299,8 @@ BOOST_AUTO_TEST_CASE(rollups_15m_1h_equal_merging_by_hand) {
 BOOST_AUTO_TEST_CASE(rollups_1d_1w_iso_weeks) {
   BOOST_TEST(period_start(uint64_t(utc(2026, 11, 19, 12)), 604800) == uint64_t(utc(2026, 11, 16)));
   BOOST_TEST(period_start(uint64_t(utc(2026, 11, 16)), 604800) == uint64_t(utc(2026, 11, 16)));
-  BOOST_TEST(period_start(uint64_t(utc(2026, 11, 15, 23, 59)), 604800) == uint64_t(utc(2026, 11, 9)));
+  BOOST_TEST(period_start(uint64_t(utc(2026, 11, 15, 23, 59)), 604800) ==
+             uint64_t(utc(2026, 11, 9)));
   TempDir d;
   SqliteStore s(opts(d.file(), 3600, {86400, 604800}));
   // Sunday 2026-11-15 00:00 to Monday 2026-11-23 01:00 (the hour 00:00 completes Sunday).
@@ -329,7 +339,7 @@ BOOST_AUTO_TEST_CASE(crash_catch_up_on_open) {
   std::vector<SiteTrees> bins;
   {
     SqliteStore s(opts(d.file(), 60, {}));  // as if the process died before rolling up
-    for (int i = 0; i < 40; ++i) {  // 10:00 .. 10:39: two full quarters and part of one
+    for (int i = 0; i < 40; ++i) {          // 10:00 .. 10:39: two full quarters and part of one
       bins.push_back(bin(60, t0 + 60 * i));
       s.put_trees(bins.back());
     }
@@ -536,7 +546,8 @@ BOOST_AUTO_TEST_CASE(corrupt_file_names_the_path) {
     db.exec("UPDATE trees SET tree = substr(tree, 1, 20) WHERE feature_set = 'SI'");
   }
   SqliteStore s(opts(d.file()));
-  const std::string lerr = error_of([&] { s.load("siteA", 60, utc(2026, 11, 22, 10), FeatureSet::SI); });
+  const std::string lerr =
+      error_of([&] { s.load("siteA", 60, utc(2026, 11, 22, 10), FeatureSet::SI); });
   BOOST_TEST(lerr.find(d.file() + ": site siteA, 1m tree 20261122T100000Z SI: ") == 0u);
 }
 
