@@ -706,6 +706,7 @@ int Daemon::run() {
     if (cfg_.ipfix.enabled) {
       ipfix_ = std::make_unique<ipfix::Exporter>(cfg_);
       if (iot_) iot_->add_report_sink([this](const auto& r) { ipfix_->on_windows(r); });
+      if (eui_) eui_->add_report_sink([this](const auto& r) { ipfix_->on_eui64(r); });
     }
     // One producer per roll-up granularity: the store when it makes them, else memory.
     const bool store_rollups = store_ && store::store_makes_rollups(cfg_);
