@@ -3,6 +3,8 @@
 
 store_replay_matches_tree_files: a pcap replay writes both the SQLite store and the .ftr
   files; every stored tree is byte-identical and FlowQL answers equally from both.
+store_corrupt_file_refused: a store file that is not SQLite stops haystackd at start
+  with an error naming the file, which is left as it was.
 store_kill9_keeps_committed_bins: haystackd runs live (packet clock, pcap fed through a
   FIFO) until bins are committed, is killed with SIGKILL; the file passes integrity_check,
   every bin committed before the kill is there and loads with its exact packet count;
@@ -238,6 +240,19 @@ def case_store_kill9_keeps_committed_bins(tmp):
                                          "feature_set = 'SI' AND partial = 1")]
     check(partial == [T0 + 300], f"10:05-10:10 rolled up as partial at shutdown ({partial})")
     con.close()
+
+
+def case_store_corrupt_file_refused(tmp):
+    """A store file that is not SQLite: haystackd refuses to start and names the file."""
+    os.makedirs(os.path.join(tmp, "state"))
+    db = os.path.join(tmp, "state", "haystack.sqlite")
+    with open(db, "w") as f:
+        f.write("not a database\n" * 300)
+    r = run_haystackd(tmp, config_text(tmp, [("in0", f"net_pcap0,rx_pcap={SAMPLE}", 1)]))
+    check(r.rc != 0, f"haystackd exits non-zero (rc {r.rc})")
+    check(f"{db}: not a SQLite database" in r.err, "the error names the store file")
+    with open(db) as f:
+        check(f.read() == "not a database\n" * 300, "the file is left untouched")
 
 
 def main():
