@@ -17,6 +17,8 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include "control/tree_store.h"
+
 namespace haystack {
 
 namespace {
@@ -54,6 +56,25 @@ std::string_view clock_name(ClockSource c) {
       return "wall";
   }
   return "?";
+}
+
+std::string_view store_backend_name(StoreBackend b) {
+  switch (b) {
+    case StoreBackend::kNone:
+      return "none";
+    case StoreBackend::kSqlite:
+      return "sqlite";
+    case StoreBackend::kClickHouse:
+      return "clickhouse";
+  }
+  return "?";
+}
+
+uint32_t default_retention_days(uint32_t seconds) {
+  if (seconds <= 60) return 7;
+  if (seconds <= 900) return 30;
+  if (seconds <= 3600) return 180;
+  return 1826;
 }
 
 uint32_t observation_domain_for(const std::string& site_id) {
@@ -765,16 +786,55 @@ void parse_clickhouse_store(const Reader& r, const Item& i, ClickHouseStoreConfi
   }
 }
 
-// store: which backend keeps trees, detections and alerts.
-void parse_store(const Reader& r, const Item& i, StoreConfig& st) {
-  MapReader s(r, i, {"backend", "clickhouse"});
-  st.line = i.line;
-  if (const Item* v = s.get("backend")) {
-    static constexpr StoreBackend kinds[] = {StoreBackend::kNone, StoreBackend::kSqlite,
-                                             StoreBackend::kClickHouse};
-    st.backend = kinds[get_enum(r, *v, {"none", "sqlite", "clickhouse"})];
+// "1m", "15m", "1h", "1d", "1w" (TreeStore::granularity_label) of the bin length or a
+// roll-up -> seconds; fails naming the labels that exist.
+uint32_t granularity_key(const Reader& r, const Item& at, const std::string& label,
+                         const Config& c) {
+  std::vector<uint32_t> all{c.bin_seconds};
+  all.insert(all.end(), c.flowtree.rollup_seconds.begin(), c.flowtree.rollup_seconds.end());
+  std::string have;
+  for (uint32_t s : all) {
+    if (TreeStore::granularity_label(s) == label) return s;
+    have += (have.empty() ? "" : ", ") + TreeStore::granularity_label(s);
   }
-  if (const Item* v = s.get("clickhouse")) parse_clickhouse_store(r, *v, st.clickhouse);
+  r.fail(at, "\"" + label + "\" is neither the bin length nor a roll-up (have " + have + ")");
+}
+
+// store: which backend keeps trees, detections and alerts (docs/storage.md).
+void parse_store(const Reader& r, const Item& i, Config& c) {
+  MapReader s(r, i, {"backend", "sqlite", "clickhouse"});
+  c.store.line = i.line;
+  if (const Item* v = s.get("backend")) {
+    static constexpr StoreBackend kBackends[] = {StoreBackend::kSqlite, StoreBackend::kClickHouse,
+                                                 StoreBackend::kNone};
+    c.store.backend = kBackends[get_enum(r, *v, {"sqlite", "clickhouse", "none"})];
+  }
+  if (const Item* v = s.get("clickhouse")) parse_clickhouse_store(r, *v, c.store.clickhouse);
+  SqliteStoreConfig& q = c.store.sqlite;
+  if (const Item* v = s.get("sqlite")) {
+    MapReader m(r, *v,
+                {"path", "synchronous", "retention", "event_retention_days", "max_bytes",
+                 "retention_interval"});
+    if (const Item* x = m.get("path")) q.path = get_path(r, *x);
+    if (const Item* x = m.get("synchronous"))
+      q.synchronous_full = get_enum(r, *x, {"normal", "full"}) == 1;
+    if (const Item* x = m.get("retention")) {
+      if (!x->node.IsMap()) r.expected(*x, "a map of granularity (1m, 15m, 1h, 1d, 1w) to days");
+      for (auto it = x->node.begin(); it != x->node.end(); ++it) {
+        const std::string label = it->first.Scalar();
+        const Item day(it->second, x->key + "." + label,
+                       mark_line(it->second) ? mark_line(it->second) : mark_line(it->first));
+        const uint32_t sec = granularity_key(r, day, label, c);
+        if (q.retention_days.count(sec)) r.fail(day, "granularity given twice");
+        q.retention_days[sec] = static_cast<uint32_t>(get_uint(r, day, 0, 36600));
+      }
+    }
+    if (const Item* x = m.get("event_retention_days"))
+      q.event_retention_days = static_cast<uint32_t>(get_uint(r, *x, 0, 36600));
+    if (const Item* x = m.get("max_bytes")) q.max_bytes = get_uint(r, *x, 0, uint64_t{1} << 50);
+    if (const Item* x = m.get("retention_interval"))
+      q.retention_interval_seconds = static_cast<uint32_t>(get_uint(r, *x, 1, 86400));
+  }
 }
 
 Config parse_root(const Reader& r, const YAML::Node& doc) {
@@ -981,7 +1041,14 @@ Config parse_root(const Reader& r, const YAML::Node& doc) {
   c.ipfix.granularities = {c.bin_seconds};
   if (const Item* i = m.get("ipfix")) parse_ipfix(r, *i, c);
   if (c.ipfix.observation_domain == 0) c.ipfix.observation_domain = observation_domain_for(c.site_id);
-  if (const Item* i = m.get("store")) parse_store(r, *i, c.store);
+  if (const Item* i = m.get("store")) parse_store(r, *i, c);
+  if (c.store.sqlite.path.empty()) {
+    c.store.sqlite.path =
+        c.state_dir + (c.state_dir.back() == '/' ? "" : "/") + "haystack.sqlite";
+  }
+  c.store.sqlite.retention_days.try_emplace(c.bin_seconds, default_retention_days(c.bin_seconds));
+  for (uint32_t sec : c.flowtree.rollup_seconds)
+    c.store.sqlite.retention_days.try_emplace(sec, default_retention_days(sec));
 
   // Checks across sections.
   if (c.mode == Mode::kIsp && c.subscriber_prefixes.empty()) {

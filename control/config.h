@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -68,7 +69,8 @@ struct FlowtreeSettings {
   double insert_probability = 0.3;    // p for intermediate nodes
   bool protocol_key = false;
   uint32_t flow_table_size = 1u << 20;  // distinct 5-tuples per worker per bin; 0 = off
-  std::vector<uint32_t> rollup_seconds{900, 3600, 86400};  // roll-up granularities
+  // Roll-up granularities (15 min, 1 h, 1 d, 1 w; weeks start Monday 00:00 UTC).
+  std::vector<uint32_t> rollup_seconds{900, 3600, 86400, 604800};
   bool persist = true;                // write trees under <state_dir>/flowtrees
 
   uint32_t budget_for(flowtree::FeatureSet fs) const {
@@ -135,6 +137,25 @@ struct IpfixConfig {
 // The default observation domain: FNV-1a 32 of the site id (never 0, reserved by RFC 7011).
 uint32_t observation_domain_for(const std::string& site_id);
 
+// Where control keeps trees, detections and alerts (docs/storage.md).
+enum class StoreBackend : uint8_t { kNone, kSqlite, kClickHouse };
+std::string_view store_backend_name(StoreBackend b);
+
+struct SqliteStoreConfig {
+  std::string path;                 // default: <state_dir>/haystack.sqlite
+  bool synchronous_full = false;    // synchronous: normal (default) | full
+  // Age retention in days per granularity in seconds (the bin length and every roll-up,
+  // resolved with default_retention_days); 0 keeps forever.
+  std::map<uint32_t, uint32_t> retention_days;
+  uint32_t event_retention_days = 365;  // detections, service counts, EUI-64, alerts
+  uint64_t max_bytes = 0;               // 0: no size limit
+  uint32_t retention_interval_seconds = 600;
+};
+
+// Default age retention of a granularity: bins up to 1 min 7 days, up to 15 min 30 days,
+// up to 1 h 180 days, longer 5 years (1826 days).
+uint32_t default_retention_days(uint32_t seconds);
+
 // The control socket haystackctl talks to (docs/control-protocol.md).
 struct ControlSettings {
   std::string socket;         // default: <state_dir>/haystackd.sock
@@ -158,11 +179,10 @@ struct ClickHouseStoreConfig {
   bool create_tables = true;          // CREATE DATABASE/TABLE IF NOT EXISTS at start
 };
 
-enum class StoreBackend : uint8_t { kNone, kSqlite, kClickHouse };
-
 struct StoreConfig {
   StoreBackend backend = StoreBackend::kSqlite;
   int line = 0;  // of the store section, for errors
+  SqliteStoreConfig sqlite;
   ClickHouseStoreConfig clickhouse;
 };
 

@@ -1,5 +1,6 @@
 #include "control/config_json.h"
 
+#include "control/tree_store.h"
 #include "dataplane/sampler.h"
 
 namespace haystack {
@@ -54,6 +55,17 @@ nlohmann::ordered_json config_to_json(const Config& c) {
                    {"flow_table_size", c.flowtree.flow_table_size},
                    {"rollups", c.flowtree.rollup_seconds},
                    {"persist", c.flowtree.persist}};
+  ojson retention = ojson::object();
+  for (const auto& [sec, days] : c.store.sqlite.retention_days)
+    retention[TreeStore::granularity_label(sec)] = days;
+  j["store"] = {{"backend", store_backend_name(c.store.backend)},
+                {"sqlite",
+                 {{"path", c.store.sqlite.path},
+                  {"synchronous", c.store.sqlite.synchronous_full ? "full" : "normal"},
+                  {"retention", retention},
+                  {"event_retention_days", c.store.sqlite.event_retention_days},
+                  {"max_bytes", c.store.sqlite.max_bytes},
+                  {"retention_interval", c.store.sqlite.retention_interval_seconds}}}};
   j["ddos"] = {{"enabled", c.ddos.enabled},
                {"ports", c.ddos.ports},
                {"threshold_packets", c.ddos.threshold_packets}};

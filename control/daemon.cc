@@ -255,19 +255,9 @@ void Daemon::open_ports() {
 
 // Tree configuration per feature set. Worker trees get a per-core RNG seed (worker 0..W-1;
 // kSiteSeed for control's site trees), so replay is deterministic.
-constexpr uint32_t kSiteSeed = 0xffff;
+using store::kSiteSeed;
 std::vector<flowtree::FlowtreeConfig> Daemon::tree_configs(uint32_t worker) const {
-  std::vector<flowtree::FlowtreeConfig> out;
-  for (flowtree::FeatureSet fs : cfg_.flowtree.feature_sets) {
-    flowtree::FlowtreeConfig c;
-    c.feature_set = fs;
-    c.with_proto = cfg_.flowtree.protocol_key;
-    c.budget = cfg_.flowtree.budget_for(fs);
-    c.p = cfg_.flowtree.insert_probability;
-    c.seed = (uint64_t(worker) << 8 | uint64_t(fs)) * 0x9e3779b97f4a7c15ULL + 1;
-    out.push_back(c);
-  }
-  return out;
+  return store::tree_configs_for(cfg_, worker);
 }
 
 // Every completed site tree set: persisted, and bins checked for amplification attacks.
@@ -283,7 +273,12 @@ void Daemon::on_site_trees(const SiteTrees& s) {
 // The store backend gets every completed summary: trees (on_site_trees), IoT windows,
 // EUI-64 windows, alerts (the alert listener) and hitlist generations.
 void Daemon::open_store_backend() {
-  store_ = store::open_store(cfg_);
+  // The SQLite store builds the roll-ups itself from committed bins (restart-safe); they
+  // reach the tree files and IPFIX from here, as the in-memory ones do without a store.
+  store_ = store::open_store(cfg_, [this](const SiteTrees& s) {
+    if (tree_files_) tree_files_->write(s);
+    if (ipfix_) ipfix_->on_site_trees(s);
+  });
   if (!store_) return;
   spdlog::info("store: {}", store_->backend_name());
   if (iot_) {
@@ -713,9 +708,12 @@ int Daemon::run() {
       if (iot_) iot_->add_report_sink([this](const auto& r) { ipfix_->on_windows(r); });
       if (eui_) eui_->add_report_sink([this](const auto& r) { ipfix_->on_eui64(r); });
     }
+    // One producer per roll-up granularity: the store when it makes them, else memory.
+    const bool store_rollups = store_ && store::store_makes_rollups(cfg_);
     summaries_ = std::make_unique<FlowSummaries>(
         tree_configs(kSiteSeed), uint32_t(slots_.size()), cfg_.bin_seconds,
-        cfg_.flowtree.rollup_seconds, [this](const SiteTrees& st) { on_site_trees(st); });
+        store_rollups ? std::vector<uint32_t>{} : cfg_.flowtree.rollup_seconds,
+        [this](const SiteTrees& st) { on_site_trees(st); });
     if (cfg_.telemetry.prometheus) {
       exporter_ = std::make_unique<prom::HttpExporter>(cfg_.telemetry.prometheus_host,
                                                        cfg_.telemetry.prometheus_port);
@@ -760,6 +758,7 @@ int Daemon::run() {
     drain_bins();
     for (uint32_t w = 0; w < slots_.size(); ++w) summaries_->worker_finished(w);
     summaries_->finish();
+    if (store_) store_->flush();  // its roll-ups of open periods still reach IPFIX
     if (iot_) iot_->finish();
     if (eui_) eui_->finish();
     if (ipfix_) ipfix_->stop();  // flushes, bounded in time; counts what it could not send

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cmath>
 
+#include "control/rollup_period.h"
+
 namespace haystack {
 
 using flowtree::Flowtree;
@@ -114,8 +116,7 @@ void FlowSummaries::complete_front() {
 // Merges a completed finer-grained set into roll-up `level`, closing the open one first
 // when `done` belongs to a later period.
 void FlowSummaries::feed(size_t level, const SiteTrees& done) {
-  const uint64_t len = uint64_t(rollups_[level]) * 1'000'000'000ULL;
-  const uint64_t start = done.start_ns - done.start_ns % len;
+  const uint64_t start = period_start_ns(done.start_ns, rollups_[level]);
   auto& open = levels_[level];
   if (open && open->start_ns != start) close_level(level);
   if (!open) open = fresh(rollups_[level], start, 1);

@@ -1,13 +1,14 @@
 // haystack-flowtree: reads the Flowtree files haystackd persists (<state_dir>/flowtrees)
 // and answers questions about one of them: JSON dump, top-k, HHH, above-t, point query,
 // and heavy changers between two files; `query` runs FlowQL over a whole state directory
-// (docs/flowql.md).
+// (docs/flowql.md), or over a SQLite store (--db, docs/storage.md).
 #include <CLI/CLI.hpp>
 
 #include <cstdio>
 #include <fstream>
 #include <iostream>
 #include <iterator>
+#include <memory>
 #include <optional>
 #include <string>
 
@@ -15,6 +16,7 @@
 #include "control/flowql/executor.h"
 #include "control/store/clickhouse_source.h"
 #include "control/store/clickhouse_store.h"
+#include "control/store/sqlite_store.h"
 #include "dataplane/flowtree/flowtree_io.h"
 #include "dataplane/flowtree/flowtree_queries.h"
 #include "haystack_version.h"
@@ -116,15 +118,20 @@ int main(int argc, char** argv) {
   hc->add_option("after", file2, "later tree file")->required();
   hc->add_option("-k", k, "how many (default 10)");
 
-  std::string state_dir, flowql_text, ch_url, ch_db = "haystack", ch_user = "default", ch_pwfile;
+  std::string state_dir, db, flowql_text, ch_url, ch_db = "haystack", ch_user = "default",
+                                         ch_pwfile;
   auto* fq = app.add_subcommand(
-      "query", "run a FlowQL query over a state directory or ClickHouse (docs/flowql.md)");
+      "query",
+      "run a FlowQL query over a state directory, a SQLite store or ClickHouse (docs/flowql.md)");
   auto* state_opt =
       fq->add_option("--state", state_dir, "haystackd state_dir (trees under <dir>/flowtrees)");
+  auto* db_opt = fq->add_option("--db", db, "SQLite store file (store.sqlite.path), read-only");
   auto* ch_opt =
       fq->add_option("--clickhouse", ch_url,
                      "ClickHouse HTTP URL, e.g. http://127.0.0.1:8123 (docs/clickhouse.md)");
+  state_opt->excludes(db_opt);
   state_opt->excludes(ch_opt);
+  db_opt->excludes(ch_opt);
   fq->add_option("--database", ch_db, "ClickHouse database (default haystack)")->needs(ch_opt);
   fq->add_option("--user", ch_user, "ClickHouse user (default 'default')")->needs(ch_opt);
   fq->add_option("--password-file", ch_pwfile, "file whose first line is the password")
@@ -137,8 +144,9 @@ int main(int argc, char** argv) {
 
   CLI11_PARSE(app, argc, argv);
   if (fq->parsed()) {
-    if (state_dir.empty() && ch_url.empty()) {
-      std::fprintf(stderr, "haystack-flowtree: query needs --state DIR or --clickhouse URL\n");
+    if (state_dir.empty() && db.empty() && ch_url.empty()) {
+      std::fprintf(stderr,
+                   "haystack-flowtree: query needs --state DIR, --db FILE or --clickhouse URL\n");
       return 2;
     }
     if (!state_dir.empty()) {
@@ -146,6 +154,12 @@ int main(int argc, char** argv) {
                         json);
     }
     try {
+      if (!db.empty()) {
+        haystack::store::SqliteOptions o;
+        o.path = db;
+        o.read_only = true;
+        return run_flowql(haystack::store::SqliteStore(std::move(o)), flowql_text, json);
+      }
       const std::string pw =
           ch_pwfile.empty() ? "" : haystack::store::read_password_file(ch_pwfile);
       return run_flowql(haystack::store::ClickHouseSource(ch_url, ch_db, ch_user, pw, 30000),

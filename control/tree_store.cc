@@ -16,6 +16,7 @@ TreeStore::TreeStore(std::string root, std::string site)
     : root_(std::move(root)), site_(std::move(site)) {}
 
 std::string TreeStore::granularity_label(uint32_t seconds) {
+  if (seconds % 604800 == 0) return std::to_string(seconds / 604800) + "w";
   if (seconds % 86400 == 0) return std::to_string(seconds / 86400) + "d";
   if (seconds % 3600 == 0) return std::to_string(seconds / 3600) + "h";
   if (seconds % 60 == 0) return std::to_string(seconds / 60) + "m";

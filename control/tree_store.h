@@ -1,7 +1,7 @@
 // TreeStore: persists completed site trees as serialized Flowtree files in the state
 // directory, one file per (site, granularity, period start, feature set):
 //   <root>/<site>/<granularity>/<YYYYMMDDTHHMMSSZ>/<FEATURE_SET>.ftr
-// granularity is "1m", "15m", "1h", "1d" for those lengths, else "<seconds>s". Files are
+// granularity is "1m", "15m", "1h", "1d", "1w" for those lengths, else "<seconds>s". Files are
 // written to a temporary name and renamed, so a reader never sees a partial tree.
 // (A database backend replaces this with the storage work; the layout stays readable
 // by `haystack-flowtree`.)

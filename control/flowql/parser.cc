@@ -53,7 +53,7 @@ std::optional<int64_t> to_int(std::string_view s, int64_t max) {
   return v;
 }
 
-// "15m", "1h", "1d", "30s" -> seconds.
+// "15m", "1h", "1d", "1w", "30s" -> seconds.
 std::optional<uint32_t> to_duration(std::string_view s) {
   if (s.size() < 2) return std::nullopt;
   const char unit = char(std::tolower(static_cast<unsigned char>(s.back())));
@@ -61,6 +61,7 @@ std::optional<uint32_t> to_duration(std::string_view s) {
                        : unit == 'm' ? 60
                        : unit == 'h' ? 3600
                        : unit == 'd' ? 86400
+                       : unit == 'w' ? 604800
                                      : 0;
   const auto n = to_int(s.substr(0, s.size() - 1), 1000000);
   if (mult == 0 || !n || *n == 0 || *n * mult > 366 * 86400) return std::nullopt;
@@ -422,7 +423,7 @@ class Parser {
       } else {
         fail(t,
              "expected a feature set (SI, DI, SP, DP, SIDI, SPDP, SISP, SIDP, DISP, DIDP, FULL) "
-             "or a granularity (1m, 15m, 1h, 1d)");
+             "or a granularity (1m, 15m, 1h, 1d, 1w)");
       }
     } while (accept(TK::kComma));
   }

@@ -31,7 +31,8 @@ uint32_t parse_granularity(const std::string& s) {
   unsigned n = 0;
   char unit = 0, extra = 0;
   if (std::sscanf(s.c_str(), "%u%c%c", &n, &unit, &extra) != 2 || n == 0) return 0;
-  const uint32_t mult = unit == 'd'   ? 86400
+  const uint32_t mult = unit == 'w'   ? 604800
+                        : unit == 'd' ? 86400
                         : unit == 'h' ? 3600
                         : unit == 'm' ? 60
                         : unit == 's' ? 1

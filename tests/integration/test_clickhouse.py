@@ -222,7 +222,7 @@ def case_clickhouse_network_topk(tmp):
             for dirpath, _, names in os.walk(root):
                 for fn in names:
                     gran, period = dirpath.split(os.sep)[-2:]
-                    secs = {"1m": 60, "15m": 900, "1h": 3600, "1d": 86400}[gran]
+                    secs = {"1m": 60, "15m": 900, "1h": 3600, "1d": 86400, "1w": 604800}[gran]
                     start = time.strftime("%Y-%m-%d %H:%M:%S", time.strptime(period, "%Y%m%dT%H%M%SZ"))
                     blob = ch.query(
                         f"SELECT hex(blob) FROM {db}.trees WHERE site = '{site}' AND granularity = {secs} "

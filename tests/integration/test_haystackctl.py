@@ -152,7 +152,7 @@ def case_ctl_every_subcommand(tmp):
               st["bins"]["completed"], f"status: {len(bins)} bins, one per minute with packets")
         check(st["bins"]["first"] == rfc3339(bins[0]) and st["bins"]["last"] == rfc3339(bins[-1]),
               f"status: bins from {rfc3339(bins[0])} to {rfc3339(bins[-1])}")
-        check(st["bins"]["seconds"] == 60 and st["bins"]["rollup_seconds"] == [900, 3600, 86400],
+        check(st["bins"]["seconds"] == 60 and st["bins"]["rollup_seconds"] == [900, 3600, 86400, 604800],
               "status: bin length and roll-ups")
         check(st["version"] == subprocess.run([HAYSTACKD, "--version"], capture_output=True,
                                               text=True).stdout.split()[-1], "status: version")

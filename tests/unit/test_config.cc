@@ -855,3 +855,67 @@ BOOST_AUTO_TEST_CASE(config_error_accessors) {
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(config)
+
+BOOST_AUTO_TEST_CASE(store_section) {
+  const Config d = parse_config(base("state_dir: /srv/h\n"), "t");
+  BOOST_TEST((d.store.backend == StoreBackend::kSqlite));
+  BOOST_TEST(d.store.sqlite.path == "/srv/h/haystack.sqlite");
+  BOOST_TEST(d.store.sqlite.synchronous_full == false);
+  BOOST_TEST(d.flowtree.rollup_seconds == (std::vector<uint32_t>{900, 3600, 86400, 604800}));
+  // Every stored granularity gets a retention: 1m 7 d, 15m 30 d, 1h 180 d, 1d/1w 5 years.
+  const std::map<uint32_t, uint32_t> want{
+      {60, 7}, {900, 30}, {3600, 180}, {86400, 1826}, {604800, 1826}};
+  BOOST_TEST((d.store.sqlite.retention_days == want));
+  BOOST_TEST(d.store.sqlite.event_retention_days == 365u);
+  BOOST_TEST(d.store.sqlite.max_bytes == 0u);
+  BOOST_TEST(d.store.sqlite.retention_interval_seconds == 600u);
+
+  const Config c = parse_config(base("store:\n"
+                                     "  backend: sqlite\n"
+                                     "  sqlite:\n"
+                                     "    path: /data/h.sqlite\n"
+                                     "    synchronous: full\n"
+                                     "    retention:\n"
+                                     "      1m: 2\n"
+                                     "      1w: 0\n"
+                                     "    event_retention_days: 90\n"
+                                     "    max_bytes: 1000000000\n"
+                                     "    retention_interval: 60\n"),
+                                "t");
+  BOOST_TEST(c.store.sqlite.path == "/data/h.sqlite");
+  BOOST_TEST(c.store.sqlite.synchronous_full == true);
+  BOOST_TEST(c.store.sqlite.retention_days.at(60) == 2u);
+  BOOST_TEST(c.store.sqlite.retention_days.at(604800) == 0u);
+  BOOST_TEST(c.store.sqlite.retention_days.at(900) == 30u);
+  BOOST_TEST(c.store.sqlite.event_retention_days == 90u);
+  BOOST_TEST(c.store.sqlite.max_bytes == 1000000000u);
+  BOOST_TEST(c.store.sqlite.retention_interval_seconds == 60u);
+  BOOST_TEST((parse_config(base("store:\n  backend: none\n"), "t").store.backend ==
+              StoreBackend::kNone));
+
+  BOOST_TEST((parse_config(base("store:\n  backend: clickhouse\n"), "t").store.backend ==
+              StoreBackend::kClickHouse));
+  expect_error(base("store:\n  backend: mysql\n"), 6, "store.backend", "sqlite, clickhouse");
+  expect_error(base("store:\n  sqlite:\n    synchronous: off\n"), 7, "store.sqlite.synchronous",
+               "normal, full");
+  expect_error(base("store:\n  sqlite:\n    retention:\n      5m: 3\n"), 8,
+               "store.sqlite.retention.5m",
+               "\"5m\" is neither the bin length nor a roll-up (have 1m, 15m, 1h, 1d, 1w)");
+  expect_error(base("store:\n  sqlite:\n    retention:\n      1h: -1\n"), 8,
+               "store.sqlite.retention.1h", "expected an integer in 0..36600");
+  expect_error(base("store:\n  sqlite:\n    retention: 7\n"), 7, "store.sqlite.retention",
+               "expected a map of granularity");
+  expect_error(base("store:\n  sqlite:\n    max_bytes: 10G\n"), 7, "store.sqlite.max_bytes",
+               "expected an integer");
+  expect_error(base("store:\n  sqlite:\n    pth: x\n"), 7, "store.sqlite.pth", "did you mean 'path'?");
+  expect_error(base("store:\n  sqlite:\n    retention_interval: 0\n"), 7,
+               "store.sqlite.retention_interval", "expected an integer in 1..86400");
+  // Roll-ups of the store follow flowtree.rollups; week roll-ups are 1w.
+  const Config r = parse_config(base("flowtree:\n  rollups: [3600, 604800]\n"), "t");
+  BOOST_TEST(r.store.sqlite.retention_days.size() == 3u);
+  BOOST_TEST(r.store.sqlite.retention_days.at(604800) == 1826u);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
