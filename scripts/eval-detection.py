@@ -96,7 +96,7 @@ subscriber_prefixes: [100.64.0.0/10, 2001:db8:8000::/33]
 state_dir: {work}/state
 alert_file: {work}/alerts.jsonl
 log:
-  level: warning
+  level: warn
 mempool:
   mbufs: 16383
 telemetry:
@@ -257,10 +257,16 @@ def evaluate(meta, devices, linedays, bundle, held, d):
             groups["idle" if dv["idle"] else "active"].append(h)
     frac = {g: ([sum(1 for h in v if h <= lim) / len(v) for lim in (1, 24, 72)] if v else [0, 0, 0])
             for g, v in groups.items()}
+    frac2h = {g: (sum(1 for h in v if h <= 2) / len(v) if v else 0) for g, v in groups.items()}
     levels = collections.Counter()
     for f in fps:
         levels[bundle.level[f["service"]]] += 1
+    bg_levels = collections.Counter()
+    for s, v in per_svc.items():
+        if v["fp_background"]:
+            bg_levels[bundle.level[s]] += v["fp_background"]
     return {"d": d, "pairs": {g: len(v) for g, v in groups.items()}, "within_1_24_72": frac,
+            "within_2h": frac2h, "fp_background_by_level": dict(bg_levels),
             "per_service": per_svc, "false_positives": len(fps), "fp_by_level": dict(levels),
             "fp_examples": fps[:10],
             "fp_background": sum(v["fp_background"] for v in per_svc.values()),
@@ -389,7 +395,7 @@ def main():
                     "iot_matches": tot.get("iot_matches"), "iot_lines_full": tot.get("iot_lines_full"),
                     "iot_line_overflow": tot.get("iot_line_overflow"),
                     "wall_s_per_day": round(run["wall_s"] / (meta["hours"] / 24), 2),
-                    "lines_per_core_realtime": int(meta["lines"] * meta["hours"] * 3600 / max(run["cpu_s"], 1e-3)),
+                    "lines_per_core_realtime_wall": int(meta["lines"] * meta["hours"] * 3600 / max(run["wall_s"], 1e-3)),
                     "detection_records": len(dets)})
         entry = {"run": run, "by_d": {}}
         for d in DS:
@@ -401,7 +407,8 @@ def main():
                 entry["eval_d04"] = ev
                 entry["lines_per_service_hour"] = {s: {str(t): n for t, n in v.items()}
                                                    for s, v in lines_per_service_hour(held).items()}
-            entry["by_d"][str(d)] = {"within_1_24_72": ev["within_1_24_72"], "pairs": ev["pairs"],
+            entry["by_d"][str(d)] = {"within_1_24_72": ev["within_1_24_72"], "within_2h": ev["within_2h"],
+                                     "pairs": ev["pairs"], "fp_background_by_level": ev["fp_background_by_level"],
                                      "false_positives": ev["false_positives"], "fp_by_level": ev["fp_by_level"],
                                      "fp_background": ev["fp_background"]}
         results["rates"][str(rate)] = entry

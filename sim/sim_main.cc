@@ -158,6 +158,8 @@ int main(int argc, char** argv) {
   app.add_option("--bg-pph", cfg.bg_pph, "background packets per line and hour")->check(CLI::Range(0.0, 500.0));
   app.add_option("--bg-popular-fraction", cfg.bg_popular_fraction)->check(CLI::Range(0.0, 1.0));
   app.add_option("--min-period", cfg.min_period, "raise shorter catalog periods to this (s)")->check(CLI::Range(1u, 86400u));
+  app.add_option("--generic-min-period", cfg.generic_min_period,
+                 "raise shorter periods of non-hitlist destinations to this (s)")->check(CLI::Range(1u, 86400u));
   app.add_option("--churn", cfg.churn, "per domain and day: probability of a new address")->check(CLI::Range(0.0, 1.0));
   app.add_option("--truth-d", cfg.truth_d, "D for the expected labels")->check(CLI::Range(0.01, 1.0));
   CLI11_PARSE(app, argc, argv);
@@ -176,6 +178,9 @@ int main(int argc, char** argv) {
         if (it != w.domain_ids.end() && (!w.v4[it->second][0].empty() || !w.v6[it->second][0].empty()))
           r.hit = int32_t(it->second);
       }
+    for (auto& m : models)
+      for (auto& r : m.rows)
+        if (r.hit < 0) r.period = std::max(r.period, cfg.generic_min_period);
     // Only models with at least one hitlist name are IoT devices the hitlist can see; the
     // others would only add generic traffic.
     std::erase_if(models, [](const Model& m) {
@@ -219,7 +224,7 @@ int main(int argc, char** argv) {
                       {"idle_device_fraction", cfg.idle_device_fraction},
                       {"active_prob", cfg.active_prob}, {"burst_packets", cfg.burst_packets},
                       {"bg_pph", cfg.bg_pph}, {"bg_popular_fraction", cfg.bg_popular_fraction},
-                      {"min_period", cfg.min_period}, {"churn", cfg.churn}};
+                      {"min_period", cfg.min_period}, {"generic_min_period", cfg.generic_min_period}, {"churn", cfg.churn}};
     meta["devices"] = pop.devices.size();
     meta["packets"] = st.packets;
     meta["iot_packets"] = st.iot_packets;

@@ -43,6 +43,7 @@ struct SimConfig {
   double bg_pph = 4;                 // background packets per line per hour
   double bg_popular_fraction = 0.01; // of background packets: popular web names on the hitlist
   uint32_t min_period = 60;          // catalog periods below this are raised to it (s)
+  uint32_t generic_min_period = 3600; // same for destinations not on the hitlist (volume only)
   double churn = 0.05;               // per hitlist domain and day: moves to a new address
   double truth_d = 0.4;              // D for the `expected` labels in the ground truth
 };
