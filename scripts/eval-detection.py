@@ -238,11 +238,12 @@ def evaluate(meta, devices, linedays, bundle, held, d):
                 fps.append({"line": line, "day": day, "service": s})
     # recall and detection time per (device, service)
     times = collections.defaultdict(list)  # service -> [hours or inf]
-    groups = {"all": [], "active": [], "idle": []}
+    groups = {"all": [], "active": [], "idle": [], "hour_detectable": []}
     for dv in devices:
         want = set()
         for x in dv["days"]:
             want |= bundle.detect(d, x["domains"])
+        hour_want = bundle.detect(d, dv.get("hour_domains", []))
         for s in sorted(want):
             per_svc[s]["detectable"] += 1
             end = first.get((dv["line"], s))
@@ -255,6 +256,8 @@ def evaluate(meta, devices, linedays, bundle, held, d):
             times[s].append(h)
             groups["all"].append(h)
             groups["idle" if dv["idle"] else "active"].append(h)
+            if s in hour_want:
+                groups["hour_detectable"].append(h)
     frac = {g: ([sum(1 for h in v if h <= lim) / len(v) for lim in (1, 24, 72)] if v else [0, 0, 0])
             for g, v in groups.items()}
     frac2h = {g: (sum(1 for h in v if h <= 2) / len(v) if v else 0) for g, v in groups.items()}

@@ -272,6 +272,20 @@ int main(int argc, char** argv) {
         if (m.rows[r].hit >= 0 && d.phase[r] < sim_end) first = std::min<uint64_t>(first, d.phase[r]);
       j["first_contact_ns"] = first == UINT64_MAX ? 0 : (uint64_t(cfg.start_s) + first) * 1000000000ULL;
       j["days"] = by_day;
+      // Domains reached in every clock hour (period <= 1 h) on the first day: what one
+      // hourly window shows at least; `hour_expected` are the services they give.
+      std::vector<hitlist::DomainId> hd;
+      for (size_t r = 0; r < m.rows.size(); ++r) {
+        if (m.rows[r].hit < 0 || m.rows[r].period > 3600 || cfg.hours < 1) continue;
+        const auto dom = hitlist::DomainId(m.rows[r].hit);
+        const int fam = family_for(w, l, dom, 0);
+        if (fam == 0) continue;
+        for (auto e : w.evidence[target_for(w, cfg, uint32_t(di), r, dom, fam, 0).evidence]) hd.push_back(e);
+      }
+      std::sort(hd.begin(), hd.end());
+      hd.erase(std::unique(hd.begin(), hd.end()), hd.end());
+      j["hour_domains"] = names(w, hd);
+      j["hour_expected"] = svc_keys(w, cfg.truth_d, hd);
       j["active_hours"] = d.active_hours;
       t << j.dump() << "\n";
     }
