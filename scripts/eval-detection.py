@@ -138,17 +138,17 @@ def run_haystackd(haystackd, work, cfg, prefix):
            os.path.join(work, "stats.json"), "--", "--no-huge", "--no-pci", "-m", "512",
            "--log-level=*:warning", "--file-prefix", f"{prefix}{os.getpid()}"]
     t0 = time.monotonic()
-    r0 = resource.getrusage(resource.RUSAGE_CHILDREN)
-    p = subprocess.run(cmd, capture_output=True, text=True)
+    with open(os.path.join(work, "haystackd.log"), "w") as log:
+        p = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=log)
+        _, status, ru = os.wait4(p.pid, 0)  # this run's own rusage (max RSS, CPU)
     wall = time.monotonic() - t0
-    r1 = resource.getrusage(resource.RUSAGE_CHILDREN)
-    if p.returncode != 0:
-        sys.exit(f"haystackd failed ({p.returncode}): {p.stderr[-3000:]}")
+    rc = os.waitstatus_to_exitcode(status)
+    if rc != 0:
+        sys.exit(f"haystackd failed ({rc}): {open(os.path.join(work, 'haystackd.log')).read()[-3000:]}")
     with open(os.path.join(work, "stats.json")) as f:
         stats = json.load(f)
-    cpu = (r1.ru_utime - r0.ru_utime) + (r1.ru_stime - r0.ru_stime)
-    # ru_maxrss of children is the largest child so far (KiB): runs go largest first.
-    return stats, {"wall_s": round(wall, 2), "cpu_s": round(cpu, 2), "maxrss_mib": round(r1.ru_maxrss / 1024, 1)}
+    cpu = ru.ru_utime + ru.ru_stime
+    return stats, {"wall_s": round(wall, 2), "cpu_s": round(cpu, 2), "maxrss_mib": round(ru.ru_maxrss / 1024, 1)}
 
 
 def load_detections(path):

@@ -155,6 +155,8 @@ int main(int argc, char** argv) {
   app.add_option("--idle-device-fraction", cfg.idle_device_fraction)->check(CLI::Range(0.0, 1.0));
   app.add_option("--active-prob", cfg.active_prob)->check(CLI::Range(0.0, 1.0));
   app.add_option("--burst-packets", cfg.burst_packets)->check(CLI::Range(1u, 100000u));
+  app.add_option("--packets-per-contact", cfg.packets_per_contact,
+                 "packets of one periodic contact, 20 ms apart")->check(CLI::Range(1u, 1000u));
   app.add_option("--bg-pph", cfg.bg_pph, "background packets per line and hour")->check(CLI::Range(0.0, 500.0));
   app.add_option("--bg-popular-fraction", cfg.bg_popular_fraction)->check(CLI::Range(0.0, 1.0));
   app.add_option("--min-period", cfg.min_period, "raise shorter catalog periods to this (s)")->check(CLI::Range(1u, 86400u));
@@ -222,7 +224,7 @@ int main(int argc, char** argv) {
                       {"alexa3p_fraction", cfg.alexa3p_fraction}, {"v6_fraction", cfg.v6_fraction},
                       {"reassign_fraction", cfg.reassign_fraction},
                       {"idle_device_fraction", cfg.idle_device_fraction},
-                      {"active_prob", cfg.active_prob}, {"burst_packets", cfg.burst_packets},
+                      {"active_prob", cfg.active_prob}, {"burst_packets", cfg.burst_packets}, {"packets_per_contact", cfg.packets_per_contact},
                       {"bg_pph", cfg.bg_pph}, {"bg_popular_fraction", cfg.bg_popular_fraction},
                       {"min_period", cfg.min_period}, {"generic_min_period", cfg.generic_min_period}, {"churn", cfg.churn}};
     meta["devices"] = pop.devices.size();

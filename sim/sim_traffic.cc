@@ -325,7 +325,8 @@ GenStats generate(const World& w, const std::vector<Model>& models, const SimCon
           uint64_t t = lo <= ph ? ph : ph + ((lo - ph + per - 1) / per) * per;
           for (; t < hi; t += per) {
             const uint64_t jit = hash(cfg.seed, 0x717, di * 64 + r, t) % kNs;
-            emit(r, t * kNs + jit, t, false);
+            for (uint32_t j = 0; j < cfg.packets_per_contact; ++j)
+              emit(r, t * kNs + jit + j * (kNs / 50), t ^ (uint64_t(j) << 40), false);
           }
         }
         if (!dev.idle && unit(hash(cfg.seed, 0xac, di, h)) < cfg.active_prob * diurnal(h % 24)) {

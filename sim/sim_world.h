@@ -40,6 +40,7 @@ struct SimConfig {
   double idle_device_fraction = 0.5; // devices never in active use
   double active_prob = 0.25;         // per hour, for the other devices (times a diurnal curve)
   uint32_t burst_packets = 40;       // mean packets of an active-hour burst
+  uint32_t packets_per_contact = 1;  // packets of one periodic contact (a connection), 20 ms apart
   double bg_pph = 4;                 // background packets per line per hour
   double bg_popular_fraction = 0.01; // of background packets: popular web names on the hitlist
   uint32_t min_period = 60;          // catalog periods below this are raised to it (s)
