@@ -34,7 +34,8 @@ std::string date_of(int64_t s) {
 
 int64_t parse_date(const std::string& d) {
   std::tm tm{};
-  if (!strptime(d.c_str(), "%Y-%m-%d", &tm)) throw CLI::ValidationError("--start", "not YYYY-MM-DD");
+  if (!strptime(d.c_str(), "%Y-%m-%d", &tm))
+    throw CLI::ValidationError("--start", "not YYYY-MM-DD");
   return int64_t(timegm(&tm));
 }
 
@@ -92,7 +93,8 @@ void write_hitlist(const std::string& in, const std::string& out, const World& w
 void write_dns(const std::string& out, const World& w, const std::vector<Model>& models,
                const SimConfig& cfg, uint32_t days) {
   std::ofstream o(out);
-  o << "dns 1\n# haystack-sim DNS world: dedicated hitlist addresses (with churn) and shared CDN/NTP pools\n";
+  o << "dns 1\n# haystack-sim DNS world: dedicated hitlist addresses (with churn) and shared "
+       "CDN/NTP pools\n";
   auto host = [](const IpAddr& a) {
     std::string p = prefix_id(a, a.v4 ? 32 : 128);
     return p.substr(0, p.find('/'));
@@ -100,8 +102,10 @@ void write_dns(const std::string& out, const World& w, const std::vector<Model>&
   for (size_t d = 0; d < w.bundle.domains.size(); ++d)
     for (uint32_t day = 0; day < days; ++day) {
       const int64_t a = cfg.start_s + int64_t(day) * 86400, b = a + 86399;
-      for (const auto& t : w.v4[d][day]) o << w.bundle.domains[d].fqdn << " A " << host(t.addr) << " " << a << " " << b << "\n";
-      for (const auto& t : w.v6[d][day]) o << w.bundle.domains[d].fqdn << " AAAA " << host(t.addr) << " " << a << " " << b << "\n";
+      for (const auto& t : w.v4[d][day])
+        o << w.bundle.domains[d].fqdn << " A " << host(t.addr) << " " << a << " " << b << "\n";
+      for (const auto& t : w.v6[d][day])
+        o << w.bundle.domains[d].fqdn << " AAAA " << host(t.addr) << " " << a << " " << b << "\n";
     }
   std::set<std::string> generic;
   for (const auto& m : models)
@@ -124,7 +128,8 @@ std::vector<std::string> names(const World& w, const std::vector<hitlist::Domain
   std::sort(v.begin(), v.end());
   return v;
 }
-std::vector<std::string> svc_keys(const World& w, double d, const std::vector<hitlist::DomainId>& ds) {
+std::vector<std::string> svc_keys(const World& w, double d,
+                                  const std::vector<hitlist::DomainId>& ds) {
   std::vector<std::string> v;
   for (auto s : detectable(w.bundle, d, ds)) v.push_back(w.bundle.services[s].key);
   return v;
@@ -138,14 +143,17 @@ int main(int argc, char** argv) {
   std::string bundle_path, catalog, pyasn, out_dir, start = "2026-11-01";
   uint32_t days = 3;
   int hours = 0;
-  app.add_option("--bundle", bundle_path, "hitlist bundle (services, domains, endpoints)")->required();
+  app.add_option("--bundle", bundle_path, "hitlist bundle (services, domains, endpoints)")
+      ->required();
   app.add_option("--catalog", catalog, "BehavIoT destination-party directory")->required();
-  app.add_option("--pyasn", pyasn, "pyasn ipasn .dat text file (uncompressed) for background prefixes");
+  app.add_option("--pyasn", pyasn,
+                 "pyasn ipasn .dat text file (uncompressed) for background prefixes");
   app.add_option("--out", out_dir, "output directory")->required();
   app.add_option("--seed", cfg.seed, "random seed");
   app.add_option("--lines", cfg.lines, "subscriber lines")->check(CLI::Range(1u, 2000000u));
   app.add_option("--days", days, "simulated days")->check(CLI::Range(1u, 60u));
-  app.add_option("--hours", hours, "simulated hours (overrides --days)")->check(CLI::Range(1, 1440));
+  app.add_option("--hours", hours, "simulated hours (overrides --days)")
+      ->check(CLI::Range(1, 1440));
   app.add_option("--start", start, "first day, UTC (YYYY-MM-DD)");
   app.add_option("--iot-fraction", cfg.iot_fraction)->check(CLI::Range(0.0, 1.0));
   app.add_option("--nat-fraction", cfg.nat_fraction)->check(CLI::Range(0.0, 1.0));
@@ -156,14 +164,20 @@ int main(int argc, char** argv) {
   app.add_option("--active-prob", cfg.active_prob)->check(CLI::Range(0.0, 1.0));
   app.add_option("--burst-packets", cfg.burst_packets)->check(CLI::Range(1u, 100000u));
   app.add_option("--packets-per-contact", cfg.packets_per_contact,
-                 "packets of one periodic contact, 20 ms apart")->check(CLI::Range(1u, 1000u));
-  app.add_option("--bg-pph", cfg.bg_pph, "background packets per line and hour")->check(CLI::Range(0.0, 500.0));
+                 "packets of one periodic contact, 20 ms apart")
+      ->check(CLI::Range(1u, 1000u));
+  app.add_option("--bg-pph", cfg.bg_pph, "background packets per line and hour")
+      ->check(CLI::Range(0.0, 500.0));
   app.add_option("--bg-popular-fraction", cfg.bg_popular_fraction)->check(CLI::Range(0.0, 1.0));
-  app.add_option("--min-period", cfg.min_period, "raise shorter catalog periods to this (s)")->check(CLI::Range(1u, 86400u));
+  app.add_option("--min-period", cfg.min_period, "raise shorter catalog periods to this (s)")
+      ->check(CLI::Range(1u, 86400u));
   app.add_option("--generic-min-period", cfg.generic_min_period,
-                 "raise shorter periods of non-hitlist destinations to this (s)")->check(CLI::Range(1u, 86400u));
-  app.add_option("--churn", cfg.churn, "per domain and day: probability of a new address")->check(CLI::Range(0.0, 1.0));
-  app.add_option("--truth-d", cfg.truth_d, "D for the expected labels")->check(CLI::Range(0.01, 1.0));
+                 "raise shorter periods of non-hitlist destinations to this (s)")
+      ->check(CLI::Range(1u, 86400u));
+  app.add_option("--churn", cfg.churn, "per domain and day: probability of a new address")
+      ->check(CLI::Range(0.0, 1.0));
+  app.add_option("--truth-d", cfg.truth_d, "D for the expected labels")
+      ->check(CLI::Range(0.01, 1.0));
   CLI11_PARSE(app, argc, argv);
   try {
     cfg.start_s = parse_date(start);
@@ -177,7 +191,8 @@ int main(int argc, char** argv) {
       for (auto& r : m.rows) {
         auto it = w.domain_ids.find(r.domain);
         // a hitlist name without any address is served from shared addresses (generic)
-        if (it != w.domain_ids.end() && (!w.v4[it->second][0].empty() || !w.v6[it->second][0].empty()))
+        if (it != w.domain_ids.end() &&
+            (!w.v4[it->second][0].empty() || !w.v6[it->second][0].empty()))
           r.hit = int32_t(it->second);
       }
     for (auto& m : models)
@@ -202,9 +217,9 @@ int main(int argc, char** argv) {
     const GenStats st = generate(w, models, cfg, pop, f, bg);
     if (std::fclose(f) != 0) throw std::runtime_error(pcap_path + ": write failed");
     std::sort(bg.begin(), bg.end());
-    bg.erase(std::unique(bg.begin(), bg.end(), [](const BgHit& a, const BgHit& c) {
-               return !(a < c) && !(c < a);
-             }), bg.end());
+    bg.erase(std::unique(bg.begin(), bg.end(),
+                         [](const BgHit& a, const BgHit& c) { return !(a < c) && !(c < a); }),
+             bg.end());
 
     write_hitlist(bundle_path, out_dir + "/sim.hitlist", w, cfg, days);
     write_dns(out_dir + "/world.dns", w, models, cfg, days);
@@ -220,13 +235,20 @@ int main(int argc, char** argv) {
     meta["start_ns"] = uint64_t(cfg.start_s) * 1000000000ULL;
     meta["bundle"] = bundle_path;
     meta["truth_d"] = cfg.truth_d;
-    meta["params"] = {{"iot_fraction", cfg.iot_fraction}, {"nat_fraction", cfg.nat_fraction},
-                      {"alexa3p_fraction", cfg.alexa3p_fraction}, {"v6_fraction", cfg.v6_fraction},
+    meta["params"] = {{"iot_fraction", cfg.iot_fraction},
+                      {"nat_fraction", cfg.nat_fraction},
+                      {"alexa3p_fraction", cfg.alexa3p_fraction},
+                      {"v6_fraction", cfg.v6_fraction},
                       {"reassign_fraction", cfg.reassign_fraction},
                       {"idle_device_fraction", cfg.idle_device_fraction},
-                      {"active_prob", cfg.active_prob}, {"burst_packets", cfg.burst_packets}, {"packets_per_contact", cfg.packets_per_contact},
-                      {"bg_pph", cfg.bg_pph}, {"bg_popular_fraction", cfg.bg_popular_fraction},
-                      {"min_period", cfg.min_period}, {"generic_min_period", cfg.generic_min_period}, {"churn", cfg.churn}};
+                      {"active_prob", cfg.active_prob},
+                      {"burst_packets", cfg.burst_packets},
+                      {"packets_per_contact", cfg.packets_per_contact},
+                      {"bg_pph", cfg.bg_pph},
+                      {"bg_popular_fraction", cfg.bg_popular_fraction},
+                      {"min_period", cfg.min_period},
+                      {"generic_min_period", cfg.generic_min_period},
+                      {"churn", cfg.churn}};
     meta["devices"] = pop.devices.size();
     meta["packets"] = st.packets;
     meta["iot_packets"] = st.iot_packets;
@@ -257,7 +279,8 @@ int main(int argc, char** argv) {
           if (m.rows[r].hit < 0) continue;
           const auto dom = hitlist::DomainId(m.rows[r].hit);
           if (family_for(w, l, dom, day) == 0) continue;
-          if (contacts_in(m, d, r, uint64_t(day) * 86400, std::min<uint64_t>(sim_end, (day + 1) * 86400ULL))) {
+          if (contacts_in(m, d, r, uint64_t(day) * 86400,
+                          std::min<uint64_t>(sim_end, (day + 1) * 86400ULL))) {
             const int fam = family_for(w, l, dom, day);
             for (auto e : w.evidence[target_for(w, cfg, uint32_t(di), r, dom, fam, day).evidence]) {
               ds.push_back(e);
@@ -268,11 +291,14 @@ int main(int argc, char** argv) {
         std::sort(ds.begin(), ds.end());
         ds.erase(std::unique(ds.begin(), ds.end()), ds.end());
         by_day.push_back({{"day", date_of(cfg.start_s + int64_t(day) * 86400)},
-                          {"domains", names(w, ds)}, {"expected", svc_keys(w, cfg.truth_d, ds)}});
+                          {"domains", names(w, ds)},
+                          {"expected", svc_keys(w, cfg.truth_d, ds)}});
       }
       for (size_t r = 0; r < m.rows.size(); ++r)
-        if (m.rows[r].hit >= 0 && d.phase[r] < sim_end) first = std::min<uint64_t>(first, d.phase[r]);
-      j["first_contact_ns"] = first == UINT64_MAX ? 0 : (uint64_t(cfg.start_s) + first) * 1000000000ULL;
+        if (m.rows[r].hit >= 0 && d.phase[r] < sim_end)
+          first = std::min<uint64_t>(first, d.phase[r]);
+      j["first_contact_ns"] =
+          first == UINT64_MAX ? 0 : (uint64_t(cfg.start_s) + first) * 1000000000ULL;
       j["days"] = by_day;
       // Domains reached in every clock hour (period <= 1 h) on the first day: what one
       // hourly window shows at least; `hour_expected` are the services they give.
@@ -282,7 +308,8 @@ int main(int argc, char** argv) {
         const auto dom = hitlist::DomainId(m.rows[r].hit);
         const int fam = family_for(w, l, dom, 0);
         if (fam == 0) continue;
-        for (auto e : w.evidence[target_for(w, cfg, uint32_t(di), r, dom, fam, 0).evidence]) hd.push_back(e);
+        for (auto e : w.evidence[target_for(w, cfg, uint32_t(di), r, dom, fam, 0).evidence])
+          hd.push_back(e);
       }
       std::sort(hd.begin(), hd.end());
       hd.erase(std::unique(hd.begin(), hd.end()), hd.end());
@@ -308,7 +335,8 @@ int main(int argc, char** argv) {
               if (m.rows[r].hit < 0) continue;
               const auto dom = hitlist::DomainId(m.rows[r].hit);
               if (family_for(w, l, dom, day) != fam) continue;
-              if (contacts_in(m, d, r, uint64_t(day) * 86400, std::min<uint64_t>(sim_end, (day + 1) * 86400ULL))) {
+              if (contacts_in(m, d, r, uint64_t(day) * 86400,
+                              std::min<uint64_t>(sim_end, (day + 1) * 86400ULL))) {
                 const Target& tg = target_for(w, cfg, l.first_device + k, r, dom, fam, day);
                 for (auto e : w.evidence[tg.evidence]) iot.insert(e);
                 ips.insert(tg.addr.b);
@@ -317,12 +345,14 @@ int main(int argc, char** argv) {
             }
             if (any) devs.push_back(l.first_device + k);
           }
-          while (bi < bg.size() && std::tie(bg[bi].line, bg[bi].day, bg[bi].family) < std::tie(li, day, fam))
+          while (bi < bg.size() &&
+                 std::tie(bg[bi].line, bg[bi].day, bg[bi].family) < std::tie(li, day, fam))
             ++bi;
-          for (size_t k = bi; k < bg.size() && bg[k].line == li && bg[k].day == day && bg[k].family == fam; ++k)
-          {
+          for (size_t k = bi;
+               k < bg.size() && bg[k].line == li && bg[k].day == day && bg[k].family == fam; ++k) {
             for (auto e : w.evidence[bg[k].evidence]) other.insert(e);
-            const uint8_t p4[4] = {uint8_t(bg[k].ip >> 24), uint8_t(bg[k].ip >> 16), uint8_t(bg[k].ip >> 8), uint8_t(bg[k].ip)};
+            const uint8_t p4[4] = {uint8_t(bg[k].ip >> 24), uint8_t(bg[k].ip >> 16),
+                                   uint8_t(bg[k].ip >> 8), uint8_t(bg[k].ip)};
             ips.insert(IpAddr::from_v4(p4).b);
           }
           if (iot.empty() && other.empty()) continue;
@@ -334,7 +364,8 @@ int main(int argc, char** argv) {
           j["line"] = li;
           j["day"] = date_of(cfg.start_s + int64_t(day) * 86400);
           j["family"] = fam;
-          j["id"] = fam == 4 ? prefix_id(line_v4(pop, cfg, li, day), 32) : prefix_id(line_v6(pop, cfg, li, day), 56);
+          j["id"] = fam == 4 ? prefix_id(line_v4(pop, cfg, li, day), 32)
+                             : prefix_id(line_v6(pop, cfg, li, day), 56);
           j["devices"] = devs;
           j["iot_domains"] = names(w, iv);
           j["background_domains"] = names(w, ov);
@@ -343,13 +374,15 @@ int main(int argc, char** argv) {
           const bool scanner = ips.size() > 100;
           j["scanner"] = scanner;
           j["expected"] = scanner ? std::vector<std::string>{} : svc_keys(w, cfg.truth_d, iv);
-          j["expected_with_background"] = scanner ? std::vector<std::string>{} : svc_keys(w, cfg.truth_d, un);
+          j["expected_with_background"] =
+              scanner ? std::vector<std::string>{} : svc_keys(w, cfg.truth_d, un);
           t << j.dump() << "\n";
         }
       }
     }
     if (!t) throw std::runtime_error(out_dir + "/truth.jsonl: write failed");
-    const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    const double secs =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     ordered_json sum = meta;
     sum.erase("type");
     sum["models"] = models.size();

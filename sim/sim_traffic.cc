@@ -26,7 +26,7 @@ double diurnal(uint32_t hour_of_day) {
 
 // One packet to write. dst: v4 address, or (family 6) an index into the v6 target list.
 struct Ev {
-  uint64_t ts;   // ns since start
+  uint64_t ts;  // ns since start
   uint32_t line;
   uint32_t src;  // device index + 1, 0 = the line's router (background)
   uint32_t dst4;
@@ -61,8 +61,8 @@ class PcapOut {
     std::fwrite(hdr, 1, 24, f_);
   }
   // Ethernet + IPv4/IPv6 + TCP (ACK|PSH, no payload) or UDP (8 bytes payload).
-  size_t write(uint64_t ts_ns, const IpAddr& src, const IpAddr& dst, uint8_t proto,
-               uint16_t sport, uint16_t dport, uint32_t seq) {
+  size_t write(uint64_t ts_ns, const IpAddr& src, const IpAddr& dst, uint8_t proto, uint16_t sport,
+               uint16_t dport, uint32_t seq) {
     uint8_t f[128] = {};
     static const uint8_t kRouter[6] = {0x02, 0, 0, 0, 0, 1};
     std::memcpy(f, kRouter, 6);
@@ -142,12 +142,14 @@ class PcapOut {
 
 }  // namespace
 
-Population build_population(const World& w, const std::vector<Model>& models, const SimConfig& cfg) {
+Population build_population(const World& w, const std::vector<Model>& models,
+                            const SimConfig& cfg) {
   Population p;
   p.lines.resize(cfg.lines);
   // Models a third-party Alexa device can be: the alexa-3p model (last) if present.
   std::vector<uint16_t> normal, alexa;
-  for (size_t m = 0; m < models.size(); ++m) (models[m].alexa3p ? alexa : normal).push_back(uint16_t(m));
+  for (size_t m = 0; m < models.size(); ++m)
+    (models[m].alexa3p ? alexa : normal).push_back(uint16_t(m));
   (void)w;
   uint32_t reassigned = 0;
   for (uint32_t i = 0; i < cfg.lines; ++i) {
@@ -158,7 +160,8 @@ Population build_population(const World& w, const std::vector<Model>& models, co
     l.first_device = uint32_t(p.devices.size());
     if (unit(hash(cfg.seed, 0x107, i)) >= cfg.iot_fraction) continue;
     uint32_t n = 1;
-    if (unit(hash(cfg.seed, 0x4a7, i)) < cfg.nat_fraction) n = 2 + uint32_t(hash(cfg.seed, 0x4a8, i) % 3);
+    if (unit(hash(cfg.seed, 0x4a7, i)) < cfg.nat_fraction)
+      n = 2 + uint32_t(hash(cfg.seed, 0x4a8, i) % 3);
     for (uint32_t k = 0; k < n; ++k) {
       Device d;
       d.line = i;
@@ -167,7 +170,8 @@ Population build_population(const World& w, const std::vector<Model>& models, co
       d.model = a3p ? alexa[h % alexa.size()] : normal[h % normal.size()];
       d.idle = unit(hash(cfg.seed, 0x1d, i, k)) < cfg.idle_device_fraction;
       for (size_t r = 0; r < models[d.model].rows.size(); ++r)
-        d.phase.push_back(uint32_t(hash(cfg.seed, 0xf5, i * 8 + k, r) % models[d.model].rows[r].period));
+        d.phase.push_back(
+            uint32_t(hash(cfg.seed, 0xf5, i * 8 + k, r) % models[d.model].rows[r].period));
       p.devices.push_back(std::move(d));
     }
     l.devices = n;
@@ -178,7 +182,8 @@ Population build_population(const World& w, const std::vector<Model>& models, co
     auto& v = p.perm[day];
     v.resize(reassigned);
     for (uint32_t k = 0; k < reassigned; ++k) v[k] = k;
-    for (uint32_t k = reassigned; k > 1; --k) std::swap(v[k - 1], v[hash(cfg.seed, 0x9e, day, k) % k]);
+    for (uint32_t k = reassigned; k > 1; --k)
+      std::swap(v[k - 1], v[hash(cfg.seed, 0x9e, day, k) % k]);
   }
   return p;
 }
@@ -192,7 +197,8 @@ IpAddr line_v4(const Population& p, const SimConfig& cfg, uint32_t line, uint32_
 IpAddr line_v6(const Population& p, const SimConfig& cfg, uint32_t line, uint32_t day) {
   const Line& l = p.lines[line];
   const uint64_t slot = l.reassign ? cfg.lines + p.perm[day][l.rank] : line;
-  const uint64_t up = 0x20010db800000000ULL | (1ULL << 31) | (slot << 8);  // 2001:db8:8000::/33, /56 each
+  const uint64_t up =
+      0x20010db800000000ULL | (1ULL << 31) | (slot << 8);  // 2001:db8:8000::/33, /56 each
   IpAddr a;
   for (int i = 0; i < 8; ++i) a.b[i] = uint8_t(up >> (56 - 8 * i));
   return a;
@@ -344,8 +350,8 @@ GenStats generate(const World& w, const std::vector<Model>& models, const SimCon
             const uint64_t t0 = lo * kNs + (bh2 >> 16) % (3300 * kNs);
             for (uint32_t j = 0; j < nb; ++j) {
               dev.burst_rows.insert({day, uint32_t(prim[hash(bh2, j) % prim.size()])});
-              emit(prim[hash(bh2, j) % prim.size()], t0 + j * (kNs / 4) + hash(bh2, j, 1) % (kNs / 4),
-                   1000000 + h * 1000 + j, true);
+              emit(prim[hash(bh2, j) % prim.size()],
+                   t0 + j * (kNs / 4) + hash(bh2, j, 1) % (kNs / 4), 1000000 + h * 1000 + j, true);
             }
           }
         }

@@ -25,7 +25,7 @@ struct Device {
 struct Line {
   bool v6 = false;
   bool reassign = false;
-  uint32_t rank = 0;           // index among reassigned lines
+  uint32_t rank = 0;  // index among reassigned lines
   uint32_t first_device = 0;
   uint32_t devices = 0;
 };
@@ -55,10 +55,11 @@ struct BgHit {
   uint32_t line, day;
   uint8_t family;
   hitlist::DomainId domain;
-  uint32_t ip;  // the IPv4 server address contacted
+  uint32_t ip;        // the IPv4 server address contacted
   uint32_t evidence;  // World::evidence index of that server
   bool operator<(const BgHit& o) const {
-    return std::tie(line, day, family, domain, ip, evidence) < std::tie(o.line, o.day, o.family, o.domain, o.ip, o.evidence);
+    return std::tie(line, day, family, domain, ip, evidence) <
+           std::tie(o.line, o.day, o.family, o.domain, o.ip, o.evidence);
   }
 };
 GenStats generate(const World& w, const std::vector<Model>& models, const SimConfig& cfg,

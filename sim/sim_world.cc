@@ -100,7 +100,8 @@ std::vector<Model> load_behaviot(const std::string& dir, uint32_t min_period) {
       if (p == 0) continue;  // aperiodic: no contact schedule to replay
       r.period = std::max<uint32_t>(uint32_t(std::min<unsigned long>(p, 86400 * 7)), min_period);
       r.party = std::atoi(t[4].c_str());
-      if (r.party < 1 || r.party > 3) bad(f.string(), ln, "party", "'" + t[4] + "' is not 1, 2 or 3");
+      if (r.party < 1 || r.party > 3)
+        bad(f.string(), ln, "party", "'" + t[4] + "' is not 1, 2 or 3");
       m.rows.push_back(r);
     }
     if (!m.rows.empty()) models.push_back(std::move(m));
@@ -206,8 +207,9 @@ World build_world(const hitlist::Bundle& b, const SimConfig& cfg, uint32_t days,
       if (len < 8 || len > 24) continue;
       const uint32_t net = o[0] << 24 | o[1] << 16 | o[2] << 8 | o[3];
       // never the subscriber range (100.64/10) or documentation/special ranges
-      if (o[0] == 0 || o[0] == 10 || o[0] == 127 || o[0] >= 224 || (o[0] == 100 && (o[1] & 0xc0) == 64) ||
-          (o[0] == 192 && o[1] == 0 && o[2] == 2) || (o[0] == 198 && (o[1] & 0xfe) == 18))
+      if (o[0] == 0 || o[0] == 10 || o[0] == 127 || o[0] >= 224 ||
+          (o[0] == 100 && (o[1] & 0xc0) == 64) || (o[0] == 192 && o[1] == 0 && o[2] == 2) ||
+          (o[0] == 198 && (o[1] & 0xfe) == 18))
         continue;
       w.bg_prefixes.push_back({net, uint8_t(len)});
       if (kCdnAs.count(asn)) cdn.push_back({net, uint8_t(len)});
@@ -225,11 +227,12 @@ World build_world(const hitlist::Bundle& b, const SimConfig& cfg, uint32_t days,
     }
   };
   for (uint32_t i = 0; i < 256; ++i) w.cdn_pool.push_back(pick(cdn, hash(cfg.seed, 0xcd, i)));
-  for (uint32_t i = 0; i < 16; ++i) w.ntp_pool.push_back(pick(w.bg_prefixes, hash(cfg.seed, 0x47, i)));
+  for (uint32_t i = 0; i < 16; ++i)
+    w.ntp_pool.push_back(pick(w.bg_prefixes, hash(cfg.seed, 0x47, i)));
   // Names a web browser on any line reaches too (a source of false positives).
-  static const char* kPopular[] = {"google.com", "googleapis.com", "gstatic.com", "amazon.com",
-                                   "media-amazon.com", "ssl-images-amazon.com", "apple.com",
-                                   "icloud.com", "samsung.com"};
+  static const char* kPopular[] = {"google.com", "googleapis.com",   "gstatic.com",
+                                   "amazon.com", "media-amazon.com", "ssl-images-amazon.com",
+                                   "apple.com",  "icloud.com",       "samsung.com"};
   for (const auto& d : b.domains) {
     if (base4[d.id].empty()) continue;
     for (const char* p : kPopular)

@@ -3,10 +3,10 @@
 #define BOOST_TEST_MODULE sim
 #include <boost/test/unit_test.hpp>
 
+#include <unistd.h>
 #include <filesystem>
 #include <fstream>
 #include <set>
-#include <unistd.h>
 
 #include "signatures/hitlist_loader.h"
 #include "sim/sim_traffic.h"
@@ -40,7 +40,8 @@ endpoint 192.0.2.5 tcp 443 m5.m.com
 endpoint 192.0.2.6 tcp 8883 x1.m.com
 )";
 
-std::vector<hitlist::DomainId> ids(const hitlist::Bundle& b, std::initializer_list<const char*> names) {
+std::vector<hitlist::DomainId> ids(const hitlist::Bundle& b,
+                                   std::initializer_list<const char*> names) {
   std::vector<hitlist::DomainId> v;
   for (const char* n : names)
     for (const auto& d : b.domains)
@@ -55,7 +56,8 @@ std::vector<std::string> keys(const hitlist::Bundle& b, const std::vector<hitlis
 }
 
 std::filesystem::path write_catalog(const std::string& name, const std::string& text) {
-  auto dir = std::filesystem::temp_directory_path() / ("haystack-sim-ut-" + std::to_string(::getpid()));
+  auto dir =
+      std::filesystem::temp_directory_path() / ("haystack-sim-ut-" + std::to_string(::getpid()));
   std::filesystem::create_directories(dir);
   std::ofstream(dir / name) << text;
   return dir;
@@ -77,8 +79,9 @@ BOOST_AUTO_TEST_CASE(detectable_rule_and_hierarchy) {
   // k = 3 at D = 0.6 (floor(3.0) with the tolerance)
   BOOST_TEST(keys(b, detectable(b, 0.6, ids(b, {"p1.p.com", "m1.m.com", "m2.m.com"}))) ==
              std::vector<std::string>{"p"});
-  BOOST_TEST(keys(b, detectable(b, 0.4, ids(b, {"p1.p.com", "m1.m.com", "m2.m.com", "x1.m.com"}))) ==
-             (std::vector<std::string>{"p", "m", "x"}));
+  BOOST_TEST(
+      keys(b, detectable(b, 0.4, ids(b, {"p1.p.com", "m1.m.com", "m2.m.com", "x1.m.com"}))) ==
+      (std::vector<std::string>{"p", "m", "x"}));
 }
 
 BOOST_AUTO_TEST_CASE(world_evidence_follows_the_lookup) {
@@ -86,7 +89,8 @@ BOOST_AUTO_TEST_CASE(world_evidence_follows_the_lookup) {
   SimConfig cfg;
   cfg.churn = 0;
   const World w = build_world(b, cfg, 2, "");
-  const auto m1 = ids(b, {"m1.m.com"})[0], m3 = ids(b, {"m3.m.com"})[0], x1 = ids(b, {"x1.m.com"})[0];
+  const auto m1 = ids(b, {"m1.m.com"})[0], m3 = ids(b, {"m3.m.com"})[0],
+             x1 = ids(b, {"x1.m.com"})[0];
   BOOST_REQUIRE_EQUAL(w.v4[m1][0].size(), 1u);
   // a packet to m1's server counts for both names of its endpoint
   BOOST_TEST(w.evidence[w.v4[m1][0][0].evidence] == ids(b, {"m1.m.com", "m2.m.com"}));
@@ -99,8 +103,9 @@ BOOST_AUTO_TEST_CASE(world_evidence_follows_the_lookup) {
   cfg.churn = 1;
   const World c = build_world(b, cfg, 3, "");
   BOOST_TEST(c.churned.size() == 2 * 8u);  // all 8 domains with an IPv4 address, days 1 and 2
-  for (const auto& ch : c.churned) BOOST_TEST(c.on_hitlist(uint32_t(ch.t.addr.b[12]) << 24 | uint32_t(ch.t.addr.b[13]) << 16 |
-                                                             uint32_t(ch.t.addr.b[14]) << 8 | ch.t.addr.b[15]));
+  for (const auto& ch : c.churned)
+    BOOST_TEST(c.on_hitlist(uint32_t(ch.t.addr.b[12]) << 24 | uint32_t(ch.t.addr.b[13]) << 16 |
+                            uint32_t(ch.t.addr.b[14]) << 8 | ch.t.addr.b[15]));
 }
 
 BOOST_AUTO_TEST_CASE(behaviot_tables) {
@@ -124,7 +129,8 @@ BOOST_AUTO_TEST_CASE(behaviot_tables) {
     load_behaviot(bad.string(), 60);
     BOOST_FAIL("no error");
   } catch (const std::runtime_error& e) {
-    BOOST_TEST(std::string(e.what()) == (bad / "bad.csv").string() + ":2: period: 'x' is not a number");
+    BOOST_TEST(std::string(e.what()) ==
+               (bad / "bad.csv").string() + ":2: period: 'x' is not a number");
   }
   std::filesystem::remove_all(dir);
 }
@@ -136,7 +142,7 @@ BOOST_AUTO_TEST_CASE(contact_schedule) {
   d.phase = {100};
   BOOST_TEST(!contacts_in(m, d, 0, 0, 100));
   BOOST_TEST(contacts_in(m, d, 0, 0, 101));
-  BOOST_TEST(contacts_in(m, d, 0, 650, 701));   // 700
+  BOOST_TEST(contacts_in(m, d, 0, 650, 701));    // 700
   BOOST_TEST(!contacts_in(m, d, 0, 701, 1300));  // next is 1300
   BOOST_TEST(contacts_in(m, d, 0, 701, 1301));
   d.burst_rows.insert({1, 0});
@@ -167,9 +173,11 @@ BOOST_AUTO_TEST_CASE(line_addresses_unique_and_rotating) {
     BOOST_TEST(v6.size() == cfg.lines);
   }
   BOOST_TEST(moved > 300u);
-  BOOST_TEST(prefix_id(line_v4(p, cfg, 5, 0), 32) == (p.lines[5].reassign ? prefix_id(line_v4(p, cfg, 5, 0), 32) : "100.64.0.5/32"));
+  BOOST_TEST(prefix_id(line_v4(p, cfg, 5, 0), 32) ==
+             (p.lines[5].reassign ? prefix_id(line_v4(p, cfg, 5, 0), 32) : "100.64.0.5/32"));
   BOOST_TEST(prefix_id(line_v6(p, cfg, 0x42, 0), 56) ==
-             (p.lines[0x42].reassign ? prefix_id(line_v6(p, cfg, 0x42, 0), 56) : "2001:db8:8000:4200::/56"));
+             (p.lines[0x42].reassign ? prefix_id(line_v6(p, cfg, 0x42, 0), 56)
+                                     : "2001:db8:8000:4200::/56"));
 }
 
 BOOST_AUTO_TEST_SUITE_END()
