@@ -12,7 +12,7 @@ PKGS=(
   libnuma-dev python3 python3-pyelftools python3-pyasn tcpdump jq iproute2 procps
   prometheus ieee-data nfdump publicsuffix
   clickhouse-server clickhouse-client libcurl4-openssl-dev
-  libsqlite3-dev sqlite3
+  libsqlite3-dev sqlite3 python3-matplotlib
 )
 
 SUDO=""
