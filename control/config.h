@@ -134,6 +134,22 @@ struct IpfixConfig {
 // The default observation domain: FNV-1a 32 of the site id (never 0, reserved by RFC 7011).
 uint32_t observation_domain_for(const std::string& site_id);
 
+// On-the-wire learning from DNS responses and TLS SNI (METHODS §4, docs/learning.md).
+// Active only with iot.hitlist: the name database belongs to the hitlist generation.
+struct LearningConfig {
+  bool enabled = true;
+  bool every_packet = true;      // false: only packets kept by the IoT sampler
+  bool dns = true;               // parse DNS responses (UDP/TCP source port 53)
+  bool sni = true;               // parse TLS ClientHello server names (TCP, any port)
+  std::string backend_patterns;  // provider-pattern CSV (IMC 2022 format); empty: none
+  bool digit_wildcards = true;   // digits in catalog subdomains match any digits
+  std::string psl = "/usr/share/publicsuffix/public_suffix_list.dat";
+  uint32_t ring_size = 4096;       // learned bindings per worker ring
+  uint32_t max_bindings = 1000000; // distinct bindings control keeps
+  bool add_to_hitlist = false;     // publish confirmed endpoints as a new generation
+  int line = 0;                    // of the learning section, for errors
+};
+
 // The control socket haystackctl talks to (docs/control-protocol.md).
 struct ControlSettings {
   std::string socket;         // default: <state_dir>/haystackd.sock
@@ -169,6 +185,7 @@ struct Config {
   Eui64Config eui64;
   IpfixConfig ipfix;
   ControlSettings control;
+  LearningConfig learning;
 };
 
 // Loads and validates a YAML file. Throws ConfigError.

@@ -10,10 +10,11 @@
 
 namespace haystack {
 
-IotPipeline::IotPipeline(const Config& cfg, AlertSink& alerts)
-    : cfg_(cfg), alerts_(alerts), outage_(cfg.iot.outage) {
+IotPipeline::IotPipeline(const Config& cfg, AlertSink& alerts,
+                         const hitlist::NameMatcherSpec* names)
+    : cfg_(cfg), alerts_(alerts), names_(names), outage_(cfg.iot.outage) {
   try {
-    current_ = hitlist::load_generation(cfg.iot.hitlist, 1);
+    current_ = hitlist::load_generation(cfg.iot.hitlist, 1, names_);
   } catch (const hitlist::HitlistError& e) {
     throw ConfigError(e.file(), e.line(), "iot.hitlist: " + e.field(), e.message());
   }
@@ -36,7 +37,7 @@ void IotPipeline::log_generation(const char* what) const {
 }
 
 IotPipeline::GenerationPtr IotPipeline::load(const std::string& path) const {
-  return hitlist::load_generation(path, current_->number + 1);
+  return hitlist::load_generation(path, current_->number + 1, names_);
 }
 
 void IotPipeline::adopt(GenerationPtr g) {
