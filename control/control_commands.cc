@@ -100,16 +100,6 @@ ojson counters_json(const flowtree::Counters& c) {
   return {{"packets", c.packets}, {"bytes", c.bytes}, {"flows", c.flows}};
 }
 
-flowtree::Flowtree load_tree(const std::string& path) {
-  std::ifstream f(path, std::ios::binary);
-  if (!f) throw CommandError("not_found", "cannot open stored tree " + path);
-  std::vector<uint8_t> bytes((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
-  try {
-    return flowtree::deserialize(bytes);
-  } catch (const flowtree::FlowtreeFormatError& e) {
-    throw CommandError("internal", path + ": " + e.what());
-  }
-}
 
 uint64_t counter(const WorkerSnapshot& w, std::string_view name) {
   for (const auto& [k, v] : w.counters) {
@@ -394,8 +384,9 @@ ojson ControlCommands::tree_query(const std::string& cmd, const json& args) cons
   const auto& allowed = cmd == "top" ? kTop : cmd == "hhh" ? kHhh : cmd == "above" ? kAbove : kHc;
   Args a(cmd, args, allowed);
   const Config& cfg = *ctx_.config;
-  if (!ctx_.store) {
-    throw CommandError("not_configured", "flowtree.persist is off: no stored site trees to query");
+  if (!ctx_.trees) {
+    throw CommandError("not_configured",
+                       "no store and flowtree.persist is off: no stored site trees to query");
   }
   const auto fs_name = a.str("feature_set");
   if (!fs_name) bad_args("feature_set is required (one of the configured flowtree.feature_sets)");
@@ -409,8 +400,11 @@ ojson ControlCommands::tree_query(const std::string& cmd, const json& args) cons
   }
   const std::string fsn(flowtree::feature_set_name(*fs));
 
-  std::vector<uint32_t> grans{cfg.bin_seconds};
-  grans.insert(grans.end(), cfg.flowtree.rollup_seconds.begin(), cfg.flowtree.rollup_seconds.end());
+  std::vector<uint32_t> grans = ctx_.trees->granularities(cfg.site_id);
+  if (std::find(grans.begin(), grans.end(), cfg.bin_seconds) == grans.end()) {
+    grans.push_back(cfg.bin_seconds);
+  }
+  std::sort(grans.begin(), grans.end());
   uint32_t seconds = cfg.bin_seconds;
   if (const auto g = a.str("granularity")) {
     std::string list;
@@ -423,9 +417,8 @@ ojson ControlCommands::tree_query(const std::string& cmd, const json& args) cons
   }
   const std::string gran = TreeStore::granularity_label(seconds);
   std::vector<uint64_t> periods;
-  for (uint64_t p : ctx_.store->stored_periods(seconds)) {
-    std::ifstream probe(ctx_.store->path_for(seconds, p, fsn));
-    if (probe) periods.push_back(p);
+  for (int64_t p : ctx_.trees->bins(cfg.site_id, seconds, *fs, 0, INT64_MAX)) {
+    periods.push_back(uint64_t(p) * 1'000'000'000ULL);
   }
   // A time picks the stored period containing it; no time: the latest.
   auto pick = [&](const char* name, std::optional<uint64_t> t) -> uint64_t {
@@ -452,8 +445,14 @@ ojson ControlCommands::tree_query(const std::string& cmd, const json& args) cons
       bad_args("metric: expected packets, bytes or flows, got '" + *ms + "'");
     }
   }
-  const std::string path = ctx_.store->path_for(seconds, bin, fsn);
-  const flowtree::Flowtree t = load_tree(path);
+  auto load = [&](uint64_t start_ns) {
+    try {
+      return ctx_.trees->load(cfg.site_id, seconds, int64_t(start_ns / 1'000'000'000ULL), *fs);
+    } catch (const std::exception& e) {
+      throw CommandError("internal", e.what());
+    }
+  };
+  const flowtree::Flowtree t = load(bin);
   ojson out;
   out["feature_set"] = fsn;
   out["granularity"] = gran;
@@ -486,7 +485,7 @@ ojson ControlCommands::tree_query(const std::string& cmd, const json& args) cons
       }
       b = *std::prev(it);
     }
-    const flowtree::Flowtree tb = load_tree(ctx_.store->path_for(seconds, b, fsn));
+    const flowtree::Flowtree tb = load(b);
     out["before"] = format_time_ns(b);
     rows = flowtree::heavy_changers(tb, t, k, m);
   }

@@ -18,6 +18,7 @@
 #include "control/eui64_pipeline.h"
 #include "control/iot_pipeline.h"
 #include "control/stats_json.h"
+#include "control/flowql/tree_source.h"
 #include "control/tree_store.h"
 
 namespace haystack {
@@ -53,12 +54,13 @@ struct ControlContext {
   uint64_t started_wall_ns = 0;
   std::function<StatsSnapshot()> snapshot;  // counters now (control thread)
   std::function<bool()> input_idle;         // every worker idle at the last bin drain
-  const IotPipeline* iot = nullptr;
-  const Eui64Pipeline* eui64 =
-      nullptr;  // null: eui64.enabled is false         // null: IoT detection off
+  const IotPipeline* iot = nullptr;        // null: IoT detection off
+  const Eui64Pipeline* eui64 = nullptr;    // null: eui64.enabled is false
   // Loads, validates and publishes a bundle (the daemon's reload, as SIGHUP does).
   std::function<HitlistReloadOutcome(const std::string& path)> hitlist_reload;
-  const TreeStore* store = nullptr;  // null: site trees not persisted
+  // The stored site trees of this site (the store backend, else the tree files); null:
+  // nothing persisted.
+  const flowql::TreeSource* trees = nullptr;
   // Runs FlowQL over the stored trees: the result as JSON, or {"text": tables} when
   // `text`. Throws CommandError("bad_query", message pointing at the column).
   std::function<nlohmann::ordered_json(const std::string& query, bool text)> flowql;

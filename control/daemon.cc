@@ -36,6 +36,7 @@
 #include "control/ipfix/exporter.h"
 #include "control/metrics.h"
 #include "control/telemetry_commands.h"
+#include "control/store/open_store.h"
 #include "control/tree_store.h"
 #include "control/stats_json.h"
 #include "dataplane/dpdk/eal_args.h"
@@ -149,6 +150,9 @@ class Daemon {
   void start_control_socket();
   std::vector<flowtree::FlowtreeConfig> tree_configs(uint32_t worker) const;
   void on_site_trees(const SiteTrees& s);
+  void open_store_backend();
+  void record_generation(const hitlist::Generation& g, const std::string& trigger);
+  const flowql::TreeSource* tree_source() const;
 
   const DaemonOptions& opt_;
   Config cfg_;
@@ -168,7 +172,9 @@ class Daemon {
   std::vector<uint64_t> ring_full_seen_;
   std::vector<uint64_t> iot_full_seen_;
   std::unique_ptr<FlowSummaries> summaries_;
-  std::unique_ptr<TreeStore> store_;
+  std::unique_ptr<TreeStore> tree_files_;      // flowtree.persist: .ftr files
+  std::unique_ptr<store::Store> store_;        // the store backend (null: none)
+  std::unique_ptr<flowql::TreeSource> tree_file_source_;  // queries without a store
   std::unique_ptr<DdosDetector> ddos_;
   std::unique_ptr<IotPipeline> iot_;
   std::unique_ptr<HitlistRcu> hitlist_rcu_;
@@ -273,11 +279,46 @@ std::vector<flowtree::FlowtreeConfig> Daemon::tree_configs(uint32_t worker) cons
 
 // Every completed site tree set: persisted, and bins checked for amplification attacks.
 void Daemon::on_site_trees(const SiteTrees& s) {
-  if (store_) store_->write(s);
+  if (tree_files_) tree_files_->write(s);
+  if (store_) store_->put_trees(s);
   if (ipfix_) ipfix_->on_site_trees(s);
   if (ddos_ && s.seconds == cfg_.bin_seconds) {
     for (Alert& a : ddos_->check(s)) alerts_->emit(a);
   }
+}
+
+// The store backend gets every completed summary: trees (on_site_trees), IoT windows,
+// EUI-64 windows, alerts (the alert listener) and hitlist generations.
+void Daemon::open_store_backend() {
+  store_ = store::open_store(cfg_);
+  if (!store_) return;
+  spdlog::info("store: {}", store_->backend_name());
+  if (iot_) {
+    iot_->add_report_sink([this](const auto& r) { store_->put_windows(r); });
+    record_generation(*iot_->current(), "start");
+  }
+  if (eui_) eui_->add_report_sink([this](const auto& r) { store_->put_eui64(r); });
+}
+
+void Daemon::record_generation(const hitlist::Generation& g, const std::string& trigger) {
+  if (!store_) return;
+  const hitlist::Bundle& b = *g.bundle;
+  store::HitlistGenerationRow row;
+  row.number = g.number;
+  row.path = g.path;
+  row.valid_from = b.valid_from;
+  row.valid_until = b.valid_until;
+  row.services = b.services.size();
+  row.endpoints = b.endpoints.size();
+  row.loaded_ns = wall_clock_ns();
+  row.trigger = trigger;
+  store_->put_hitlist_generation(row);
+}
+
+// Queries read the store when there is one, else the tree files (flowtree.persist).
+const flowql::TreeSource* Daemon::tree_source() const {
+  if (store_) return store_.get();
+  return tree_file_source_.get();
 }
 
 // Spreads every (port, queue) over the workers round-robin, in config order.
@@ -425,6 +466,7 @@ void Daemon::publish_learned(hitlist::Bundle b) {
     iot_->adopt(g);
     learning_->on_generation(g);
     learning_->endpoints_published(g->bundle->endpoints.size() - before);
+    record_generation(*g, "learning");
     a.type = "hitlist_learned";
     a.details = {{"generation", g->number},
                  {"endpoints", g->bundle->endpoints.size()},
@@ -540,6 +582,7 @@ ReloadResult Daemon::reload_hitlist(const std::string& path, const std::string& 
     hitlist_rcu_->publish(g);
     iot_->adopt(g);
     if (learning_) learning_->on_generation(g);
+    record_generation(*g, trigger);
     res.ok = true;
     const hitlist::Bundle& b = *g->bundle;
     a.type = "hitlist_reloaded";
@@ -586,7 +629,11 @@ StatsSnapshot Daemon::snapshot() {
   snap.control.alert_log_suppressed = alerts_->log_suppressed();
   if (socket_) snap.control.socket = socket_->counters();
   snap.flow = summaries_->counters();
-  if (store_) snap.store = store_->counters();
+  if (tree_files_) snap.store = tree_files_->counters();
+  if (store_) {
+    snap.store_backend = std::string(store_->backend_name());
+    snap.store_db = store_->counters();
+  }
   if (ipfix_) snap.ipfix = ipfix_->to_json();
   if (iot_) {
     snap.iot = iot_->summary();
@@ -622,13 +669,17 @@ void Daemon::start_control_socket() {
     ReloadResult r = reload_hitlist(path, "haystackctl");
     return HitlistReloadOutcome{r.ok, r.generation, r.error};
   };
-  ctx.store = store_.get();
-  // FlowQL reads the tree files on this thread, the one that writes them: never a
+  ctx.trees = tree_source();
+  // FlowQL reads stored trees on this thread, the one that writes them: never a
   // half-written period.
   ctx.flowql = [this](const std::string& q, bool text) -> nlohmann::ordered_json {
+    const flowql::TreeSource* trees = tree_source();
+    if (!trees) {
+      throw CommandError("not_configured",
+                         "no store and flowtree.persist is off: no stored site trees to query");
+    }
     try {
-      const flowql::Result r =
-          flowql::run(q, flowql::StateDirSource(cfg_.state_dir + "/flowtrees"));
+      const flowql::Result r = flowql::run(q, *trees);
       if (text) return {{"text", r.to_text()}};
       return nlohmann::ordered_json::parse(r.to_json().dump());
     } catch (const flowql::FlowQLError& e) {
@@ -698,6 +749,7 @@ int Daemon::run() {
     alerts_->set_log_limit(cfg_.log.repeat_limit);
     alerts_->add_listener([this](const Alert& a, const std::string& line) {
       recent_alerts_.add(a.time_ns, line);
+      if (store_) store_->put_alert(a);
       socket_->publish("{\"event\":\"alert\",\"alert\":" + line + "}");
     });
     resolve_workers();  // first: the name matcher needs one scratch per worker
@@ -717,12 +769,14 @@ int Daemon::run() {
     ring_full_seen_.assign(slots_.size(), 0);
     iot_full_seen_.assign(slots_.size(), 0);
     if (cfg_.flowtree.persist) {
-      store_ = std::make_unique<TreeStore>(cfg_.state_dir + "/flowtrees", cfg_.site_id);
+      tree_files_ = std::make_unique<TreeStore>(cfg_.state_dir + "/flowtrees", cfg_.site_id);
+      tree_file_source_ = std::make_unique<flowql::StateDirSource>(cfg_.state_dir + "/flowtrees");
     }
+    open_store_backend();
     if (cfg_.ddos.enabled) ddos_ = std::make_unique<DdosDetector>(cfg_);
     if (cfg_.ipfix.enabled) {
       ipfix_ = std::make_unique<ipfix::Exporter>(cfg_);
-      if (iot_) iot_->set_report_sink([this](const auto& r) { ipfix_->on_windows(r); });
+      if (iot_) iot_->add_report_sink([this](const auto& r) { ipfix_->on_windows(r); });
     }
     summaries_ = std::make_unique<FlowSummaries>(
         tree_configs(kSiteSeed), uint32_t(slots_.size()), cfg_.bin_seconds,
@@ -786,6 +840,7 @@ int Daemon::run() {
                     {"rx_packets", total_rx()},
                     {"bins", bins_.size()}};
     alerts_->emit(stop);
+    if (store_) store_->flush();  // bounded in time for remote backends; counts losses
     write_stats();
   } catch (const ConfigError& e) {
     spdlog::error("{}", e.what());

@@ -121,6 +121,7 @@ void Eui64Pipeline::close(bool daily, uint64_t start, const Window& w) {
   out_ << j.dump() << "\n";
   out_.flush();
   ++windows_closed_;
+  for (const auto& sink : report_sinks_) sink(j);
   (daily ? last_day_ : last_hour_) = std::move(j);
 }
 

@@ -9,6 +9,7 @@
 
 #include <cstdint>
 #include <fstream>
+#include <functional>
 #include <map>
 #include <set>
 #include <string>
@@ -35,6 +36,10 @@ class Eui64Pipeline {
   // The last closed hourly and daily reports (haystackctl eui64) and run counters.
   nlohmann::ordered_json summary() const;
   const nlohmann::ordered_json& last_report(bool daily) const { return daily ? last_day_ : last_hour_; }
+  // Every closed window's report (the object written to eui64.jsonl) also goes to each
+  // sink (store, exporters).
+  using ReportSink = std::function<void(const nlohmann::ordered_json&)>;
+  void add_report_sink(ReportSink sink) { report_sinks_.push_back(std::move(sink)); }
 
  private:
   struct Window {
@@ -49,6 +54,7 @@ class Eui64Pipeline {
   std::map<uint64_t, Window> hours_, days_;  // by window start
   std::ofstream out_;
   nlohmann::ordered_json last_hour_, last_day_;
+  std::vector<ReportSink> report_sinks_;
   uint64_t windows_closed_ = 0;
   uint64_t late_bins_ = 0;
   uint64_t closed_hours_until_ = 0, closed_days_until_ = 0;

@@ -137,7 +137,9 @@ void IotPipeline::finish() {
 }
 
 void IotPipeline::report(const std::vector<detection::WindowReport>& reports) {
-  if (report_sink_ && !reports.empty()) report_sink_(reports);
+  if (!reports.empty()) {
+    for (const auto& sink : report_sinks_) sink(reports);
+  }
   for (const auto& w : reports) {
     ++windows_closed_;
     for (const auto& d : w.detections) {

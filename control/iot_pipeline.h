@@ -54,9 +54,9 @@ class IotPipeline {
   void advance(uint64_t now_ns);
   void finish();
   nlohmann::ordered_json summary() const;
-  // Also hands every batch of closed windows to `sink` (the IPFIX exporter).
+  // Also hands every batch of closed windows to each sink (IPFIX exporter, store).
   using ReportSink = std::function<void(const std::vector<detection::WindowReport>&)>;
-  void set_report_sink(ReportSink sink) { report_sink_ = std::move(sink); }
+  void add_report_sink(ReportSink sink) { report_sinks_.push_back(std::move(sink)); }
 
   // Read-only views for the control socket (control thread only). Bounded: the oldest
   // entries go first and are counted.
@@ -105,7 +105,7 @@ class IotPipeline {
   std::map<std::string, std::pair<uint64_t, uint64_t>> last_day_counts_;
   uint64_t last_day_start_ = 0;
   std::string stale_day_alerted_;  // the last day a hitlist_stale alert was written for
-  ReportSink report_sink_;        // closed windows, for the IPFIX exporter
+  std::vector<ReportSink> report_sinks_;  // closed windows: IPFIX exporter, store
   std::deque<ReportedDetection> recent_;
   uint64_t recent_evicted_ = 0;
   std::deque<WindowServiceLines> windows_;

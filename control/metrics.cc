@@ -162,6 +162,28 @@ std::vector<Family> metrics_from(const StatsSnapshot& s, const prom::ExporterCou
   out.push_back(single("haystack_flowtree_write_errors_total", "tree files that could not be written",
                        double(s.store.write_errors)));
 
+  if (!s.store_backend.empty()) {
+    const store::StoreCounters& d = s.store_db;
+    const Labels b{{"backend", s.store_backend}};
+    auto add = [&](const char* name, const char* help, uint64_t v, Type t = Type::kCounter) {
+      Family f = family(name, help, t);
+      f.samples.push_back(Sample{b, double(v)});
+      out.push_back(std::move(f));
+    };
+    add("haystack_store_trees_written_total", "site trees committed to the store", d.trees_written);
+    add("haystack_store_rows_written_total", "other rows committed (detections, alerts, ...)",
+        d.rows_written);
+    add("haystack_store_bytes_written_total", "payload bytes committed", d.bytes_written);
+    add("haystack_store_write_errors_total", "failed store writes", d.write_errors);
+    add("haystack_store_retries_total", "batches sent again to a remote store", d.retries);
+    add("haystack_store_dropped_rows_total", "rows lost: queue full or retries exhausted",
+        d.dropped_rows);
+    add("haystack_store_queued_rows", "rows waiting to be written", d.queued_rows, Type::kGauge);
+    add("haystack_store_rollups_written_total", "roll-up trees built by the store",
+        d.rollups_written);
+    add("haystack_store_retention_deleted_total", "rows removed by retention",
+        d.retention_deleted);
+  }
   if (!s.iot.is_null()) {
     out.push_back(single("haystack_hitlist_generation", "active hitlist generation (1 = loaded at start)",
                          double(u(s.iot, "hitlist", "generation")), Type::kGauge));

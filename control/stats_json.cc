@@ -147,6 +147,14 @@ ojson stats_to_json(const StatsSnapshot& s) {
                       {"trees_written", s.store.trees_written},
                       {"tree_bytes_written", s.store.bytes_written},
                       {"tree_write_errors", s.store.write_errors}};
+  if (!s.store_backend.empty()) {
+    const store::StoreCounters& d = s.store_db;
+    doc["store"] = {{"backend", s.store_backend},          {"trees_written", d.trees_written},
+                    {"rows_written", d.rows_written},      {"bytes_written", d.bytes_written},
+                    {"write_errors", d.write_errors},      {"retries", d.retries},
+                    {"dropped_rows", d.dropped_rows},      {"queued_rows", d.queued_rows},
+                    {"rollups_written", d.rollups_written}, {"retention_deleted", d.retention_deleted}};
+  }
   if (!s.iot.is_null()) doc["iot"] = s.iot;
   if (!s.eui64.is_null()) doc["eui64"] = s.eui64;
   if (!s.ipfix.is_null()) doc["ipfix"] = s.ipfix;

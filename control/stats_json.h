@@ -14,6 +14,7 @@
 #include "control/config.h"
 #include "control/control_socket.h"
 #include "control/flow_summaries.h"
+#include "control/store/store_counters.h"
 #include "control/tree_store.h"
 #include "dataplane/bin_record.h"
 #include "dataplane/dpdk/port.h"
@@ -67,7 +68,9 @@ struct StatsSnapshot {
   std::map<uint64_t, BinTotals> bins;
   ControlCounters control;
   FlowSummaryCounters flow;
-  TreeStoreCounters store;
+  TreeStoreCounters store;     // tree files (flowtree.persist)
+  std::string store_backend;   // empty: no store backend
+  store::StoreCounters store_db;
   nlohmann::ordered_json iot;  // IoT detection summary; null when IoT is off
   nlohmann::ordered_json eui64;  // EUI-64 exposure summary; null when off
   nlohmann::ordered_json ipfix;  // IPFIX exporter counters; null when export is off

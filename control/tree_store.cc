@@ -36,20 +36,6 @@ std::string TreeStore::path_for(uint32_t seconds, uint64_t start_ns, std::string
          "/" + std::string(fs) + ".ftr";
 }
 
-std::vector<uint64_t> TreeStore::stored_periods(uint32_t seconds) const {
-  std::vector<uint64_t> out;
-  std::error_code ec;
-  for (const auto& e : std::filesystem::directory_iterator(
-           root_ + "/" + site_ + "/" + granularity_label(seconds), ec)) {
-    std::tm tm{};
-    const std::string name = e.path().filename().string();
-    if (name.size() != 16 || !strptime(name.c_str(), "%Y%m%dT%H%M%SZ", &tm)) continue;
-    out.push_back(uint64_t(timegm(&tm)) * 1'000'000'000ULL);
-  }
-  std::sort(out.begin(), out.end());
-  return out;
-}
-
 void TreeStore::write(const SiteTrees& s) {
   for (const auto& t : s.trees) {
     const std::string path =

@@ -30,8 +30,6 @@ class TreeStore {
   static std::string granularity_label(uint32_t seconds);
   static std::string period_label(uint64_t start_ns);  // 20261101T100000Z
   std::string path_for(uint32_t seconds, uint64_t start_ns, std::string_view fs) const;
-  // Read side (queries): period starts stored for a granularity, ascending.
-  std::vector<uint64_t> stored_periods(uint32_t seconds) const;
 
  private:
   std::string root_;

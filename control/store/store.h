@@ -18,20 +18,9 @@
 #include "control/detection.h"
 #include "control/flow_summaries.h"
 #include "control/flowql/tree_source.h"
+#include "control/store/store_counters.h"
 
 namespace haystack::store {
-
-struct StoreCounters {
-  uint64_t trees_written = 0;    // serialized site trees committed (bins and roll-ups)
-  uint64_t rows_written = 0;     // every other committed row (detections, alerts, ...)
-  uint64_t bytes_written = 0;    // payload bytes committed
-  uint64_t write_errors = 0;     // failed writes/commits (each also logged)
-  uint64_t retries = 0;          // remote backends: batches sent again
-  uint64_t dropped_rows = 0;     // rows lost: queue full or retries exhausted
-  uint64_t queued_rows = 0;      // gauge: rows waiting to be written
-  uint64_t rollups_written = 0;  // site trees produced by the store's own roll-ups
-  uint64_t retention_deleted = 0;  // rows removed by retention (age or size)
-};
 
 // One loaded hitlist generation, as recorded for audit.
 struct HitlistGenerationRow {
@@ -42,7 +31,7 @@ struct HitlistGenerationRow {
   uint64_t services = 0;
   uint64_t endpoints = 0;
   uint64_t loaded_ns = 0;   // wall clock
-  std::string trigger;      // "start", "signal", "control"
+  std::string trigger;      // "start", "SIGHUP", "haystackctl"
 };
 
 class Store : public flowql::TreeSource {
