@@ -16,7 +16,11 @@ IotPipeline::IotPipeline(const Config& cfg, AlertSink& alerts,
   try {
     current_ = hitlist::load_generation(cfg.iot.hitlist, 1, names_);
   } catch (const hitlist::HitlistError& e) {
-    throw ConfigError(e.file(), e.line(), "iot.hitlist: " + e.field(), e.message());
+    // A provider pattern that Hyperscan rejects is a learning.backend_patterns problem.
+    const bool backend = e.field().rfind("backend.", 0) == 0;
+    throw ConfigError(e.file(), e.line(),
+                      (backend ? "learning.backend_patterns: " : "iot.hitlist: ") + e.field(),
+                      e.message());
   }
   detection::DetectionConfig dc = cfg.iot.detection;
   engine_ = std::make_unique<detection::DetectionEngine>(

@@ -135,7 +135,6 @@ void LearningPipeline::add(const LearnRecord& r) {
     if (t < it->second.first_seen) it->second.first_seen = t, dirty_ = true;
     if (t > it->second.last_seen) it->second.last_seen = t, dirty_ = true;
   }
-  ttl_[key] = r.ttl;
 }
 
 std::string LearningPipeline::dns_text() const {

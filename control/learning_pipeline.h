@@ -87,7 +87,6 @@ class LearningPipeline {
   std::map<uint64_t, GenerationPtr> gens_;
   // "owner TYPE value" -> record with first/last seen (Unix seconds).
   std::map<std::string, hitlist::DnsRecord> bindings_;
-  std::map<std::string, uint32_t> ttl_;  // same key: last TTL seen
   // name -> (source, label) of the patterns it matched.
   std::map<std::string, std::set<std::pair<hitlist::NameSource, std::string>>> matched_;
   std::map<IpAddr, IpState, hitlist::IpLess> ips_;

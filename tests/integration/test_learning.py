@@ -216,6 +216,23 @@ def case_learning_add_to_hitlist(tmp):
     check(s["publish_failures"] == 0, "no failed publish")
 
 
+def case_learning_bad_backend_patterns(tmp):
+    """A malformed pattern file and a pattern Hyperscan rejects: exit 2, file:line: key."""
+    bad = os.path.join(tmp, "bad.csv")
+    for text, want in [
+            ("company,a\nX,a/A,b/AAAA\n",
+             f"{bad}:2: learning.backend_patterns: backend.record: expected 4 comma-separated "
+             "fields (company, A, AAAA, CNAME regex), got 3"),
+            ("company,a\nX,(x/A,(x/AAAA,(x/CNAME\n",
+             f"{bad}:2: learning.backend_patterns: backend.regex: pattern '(x' does not compile")]:
+        with open(bad, "w") as f:
+            f.write(text)
+        cfg = learning_config(tmp).replace(f"{LEARN}/top16_companies_dnsdb_patterns.csv", bad)
+        r = run_haystackd(tmp, cfg, prefix="learnbad")
+        check(r.rc == 2, f"exit code 2 (rc={r.rc})")
+        check(want in r.err, f"error names file, line and key: {want}")
+
+
 def main():
     if len(sys.argv) != 3:
         sys.exit(__doc__)

@@ -569,6 +569,41 @@ BOOST_AUTO_TEST_SUITE_END()
 
 BOOST_AUTO_TEST_SUITE(learning_pipeline)
 
+BOOST_AUTO_TEST_CASE(config_keys) {
+  const std::string base = "mode: ixp\nports:\n  - name: p0\n    device: net_ring0\n";
+  const Config d = parse_config(base, "t.yaml");
+  BOOST_CHECK(d.learning.enabled && d.learning.every_packet && d.learning.dns && d.learning.sni);
+  BOOST_CHECK(d.learning.digit_wildcards && !d.learning.add_to_hitlist);
+  BOOST_CHECK_EQUAL(d.learning.ring_size, 4096u);
+  BOOST_CHECK_EQUAL(d.learning.max_bindings, 1000000u);
+  BOOST_CHECK_EQUAL(d.learning.psl, "/usr/share/publicsuffix/public_suffix_list.dat");
+  const Config c = parse_config(base +
+                                    "learning:\n  enabled: false\n  every_packet: false\n"
+                                    "  dns: false\n  sni: false\n  backend_patterns: /b.csv\n"
+                                    "  digit_wildcards: false\n  psl: /p.dat\n  ring_size: 128\n"
+                                    "  max_bindings: 10\n  add_to_hitlist: true\n",
+                                "t.yaml");
+  const LearningConfig& l = c.learning;
+  BOOST_CHECK(!l.enabled && !l.every_packet && !l.dns && !l.sni && !l.digit_wildcards);
+  BOOST_CHECK(l.add_to_hitlist);
+  BOOST_CHECK_EQUAL(l.backend_patterns, "/b.csv");
+  BOOST_CHECK_EQUAL(l.psl, "/p.dat");
+  BOOST_CHECK_EQUAL(l.ring_size, 128u);
+  BOOST_CHECK_EQUAL(l.max_bindings, 10u);
+  auto err = [&](const std::string& extra) {
+    try {
+      parse_config(base + extra, "t.yaml");
+    } catch (const ConfigError& e) {
+      return std::string(e.what());
+    }
+    return std::string("no error");
+  };
+  BOOST_CHECK_EQUAL(err("learning:\n  ring_size: 8\n"),
+                    "t.yaml:6: learning.ring_size: expected an integer in 64..1048576, got \"8\"");
+  BOOST_CHECK_EQUAL(err("learning:\n  sin: true\n").rfind("t.yaml:6: learning.sin: unknown key; did you mean 'sni'?", 0),
+                    0u);
+}
+
 // The worker stage's records of the Alexa capture through control: the builder-format
 // log, the dedicated/shared verdicts, and the endpoints add_to_hitlist would publish.
 BOOST_AUTO_TEST_CASE(alexa_capture_end_to_end) {
