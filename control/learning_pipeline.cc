@@ -269,8 +269,8 @@ nlohmann::ordered_json LearningPipeline::summary() const {
   for (const auto& [ip, s] : ips_) dedicated += s.verdict.dedicated;
   nlohmann::ordered_json j;
   j["records"] = records_;
-  j["records_by_kind"] = {{"A", by_kind_[0]}, {"AAAA", by_kind_[1]}, {"CNAME", by_kind_[2]},
-                          {"SNI", by_kind_[3]}};
+  j["records_by_kind"] = {
+      {"A", by_kind_[0]}, {"AAAA", by_kind_[1]}, {"CNAME", by_kind_[2]}, {"SNI", by_kind_[3]}};
   j["bindings"] = bindings_.size();
   j["bindings_dropped"] = bindings_dropped_;
   j["records_unknown_generation"] = unknown_generation_;

@@ -55,7 +55,10 @@ class LearningPipeline {
   // confirmed endpoints are missing from the current one.
   std::optional<hitlist::Bundle> advance(uint64_t now_ns);
   void finish();
-  void endpoints_published(size_t n) { endpoints_added_ += n; ++generations_published_; }
+  void endpoints_published(size_t n) {
+    endpoints_added_ += n;
+    ++generations_published_;
+  }
   void publish_failed() { ++publish_failures_; }
   nlohmann::ordered_json summary() const;
 
@@ -63,14 +66,13 @@ class LearningPipeline {
   // (nullopt when nothing is missing).
   struct IpState {
     hitlist::IpVerdict verdict;
-    std::set<std::string> names;        // every name on the IP (through CNAMEs)
-    std::set<std::string> catalog;      // catalog domains matched by those names
-    std::set<std::string> providers;    // backend providers matched by those names
+    std::set<std::string> names;      // every name on the IP (through CNAMEs)
+    std::set<std::string> catalog;    // catalog domains matched by those names
+    std::set<std::string> providers;  // backend providers matched by those names
   };
-  static std::optional<hitlist::Bundle> add_confirmed(const hitlist::Bundle& current,
-                                                      const std::map<IpAddr, IpState,
-                                                                     hitlist::IpLess>& ips,
-                                                      size_t& added);
+  static std::optional<hitlist::Bundle> add_confirmed(
+      const hitlist::Bundle& current, const std::map<IpAddr, IpState, hitlist::IpLess>& ips,
+      size_t& added);
   const std::map<IpAddr, IpState, hitlist::IpLess>& ips() const { return ips_; }
   std::string dns_text() const;  // the learned.dns content
 

@@ -10,7 +10,9 @@ namespace {
 constexpr size_t kHeader = 12;
 constexpr uint16_t kClassIn = 1;
 
-inline uint16_t rd16(const uint8_t* p) { return uint16_t((p[0] << 8) | p[1]); }
+inline uint16_t rd16(const uint8_t* p) {
+  return uint16_t((p[0] << 8) | p[1]);
+}
 inline uint32_t rd32(const uint8_t* p) {
   return (uint32_t(p[0]) << 24) | (uint32_t(p[1]) << 16) | (uint32_t(p[2]) << 8) | p[3];
 }
@@ -124,7 +126,7 @@ DnsError parse_dns_response(const uint8_t* msg, size_t len, DnsResponse& out) {
     if (DnsError e = read_name(msg, len, pos, name, next); e != DnsError::kOk) return e;
     if (next + 4 > len) return DnsError::kTruncatedQuestion;
     if (q == 0) intern(out, name);  // the table is empty: always fits
-    pos = next + 4;  // QTYPE, QCLASS
+    pos = next + 4;                 // QTYPE, QCLASS
   }
   for (uint16_t a = 0; a < an; ++a) {
     size_t next = 0;
@@ -140,9 +142,9 @@ DnsError parse_dns_response(const uint8_t* msg, size_t len, DnsResponse& out) {
     const size_t rdata = next + 10;
     if (rdata + rdlen > len) return DnsError::kTruncatedAnswer;
     pos = rdata + rdlen;
-    const bool wanted = cls == kClassIn && (type == uint16_t(DnsRrType::kA) ||
-                                            type == uint16_t(DnsRrType::kAaaa) ||
-                                            type == uint16_t(DnsRrType::kCname));
+    const bool wanted =
+        cls == kClassIn && (type == uint16_t(DnsRrType::kA) || type == uint16_t(DnsRrType::kAaaa) ||
+                            type == uint16_t(DnsRrType::kCname));
     if (!wanted) {
       ++out.other_answers;
       continue;

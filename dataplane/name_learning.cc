@@ -14,10 +14,14 @@ constexpr uint8_t kTlsClientHello = 1;
 
 std::string_view learn_kind_name(LearnKind k) {
   switch (k) {
-    case LearnKind::kDnsA: return "A";
-    case LearnKind::kDnsAaaa: return "AAAA";
-    case LearnKind::kDnsCname: return "CNAME";
-    case LearnKind::kSni: return "SNI";
+    case LearnKind::kDnsA:
+      return "A";
+    case LearnKind::kDnsAaaa:
+      return "AAAA";
+    case LearnKind::kDnsCname:
+      return "CNAME";
+    case LearnKind::kSni:
+      return "SNI";
   }
   return "?";
 }

@@ -11,7 +11,9 @@ constexpr uint16_t kServerNameExt = 0;
 constexpr uint8_t kHostName = 0;
 constexpr size_t kMaxRecord = 16384 + 2048;
 
-inline uint16_t rd16(const uint8_t* p) { return uint16_t((p[0] << 8) | p[1]); }
+inline uint16_t rd16(const uint8_t* p) {
+  return uint16_t((p[0] << 8) | p[1]);
+}
 
 }  // namespace
 

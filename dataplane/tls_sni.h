@@ -20,14 +20,14 @@ namespace haystack {
 
 enum class SniError : uint8_t {
   kOk = 0,
-  kNotHandshake,       // first byte is not 22, or version not 3.x: not a TLS handshake
-  kNotClientHello,     // a handshake record of another type (ServerHello, ...)
-  kNoSni,              // a well-formed ClientHello without a server_name extension
-  kBadRecordLength,    // record length 0 or above 2^14 + 2048
-  kBadHandshakeLength, // handshake body shorter than a ClientHello or longer than the record
-  kBadLength,          // an inner vector runs past its enclosing length
-  kTruncated,          // the captured bytes end before the server name
-  kBadName,            // empty, too long, an empty or 64+ byte label, or a byte outside [A-Za-z0-9_.-]
+  kNotHandshake,        // first byte is not 22, or version not 3.x: not a TLS handshake
+  kNotClientHello,      // a handshake record of another type (ServerHello, ...)
+  kNoSni,               // a well-formed ClientHello without a server_name extension
+  kBadRecordLength,     // record length 0 or above 2^14 + 2048
+  kBadHandshakeLength,  // handshake body shorter than a ClientHello or longer than the record
+  kBadLength,           // an inner vector runs past its enclosing length
+  kTruncated,           // the captured bytes end before the server name
+  kBadName,  // empty, too long, an empty or 64+ byte label, or a byte outside [A-Za-z0-9_.-]
   kCount
 };
 inline constexpr size_t kSniErrorCount = static_cast<size_t>(SniError::kCount);

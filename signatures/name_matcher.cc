@@ -17,7 +17,8 @@ namespace {
 
 std::string_view trim(std::string_view s) {
   while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r')) s.remove_suffix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r'))
+    s.remove_suffix(1);
   return s;
 }
 
@@ -36,7 +37,8 @@ std::vector<BackendPattern> parse_backend_patterns(std::string_view text, const 
   bool header = false;
   while (pos < text.size()) {
     size_t nl = text.find('\n', pos);
-    std::string_view l = text.substr(pos, nl == std::string_view::npos ? text.size() - pos : nl - pos);
+    std::string_view l =
+        text.substr(pos, nl == std::string_view::npos ? text.size() - pos : nl - pos);
     pos = nl == std::string_view::npos ? text.size() : nl + 1;
     ++line;
     l = trim(l);
@@ -71,7 +73,8 @@ std::vector<BackendPattern> parse_backend_patterns(std::string_view text, const 
         throw HitlistError(name, line, fields[i],
                            "regex must end in '" + std::string(suffixes[i]) + "'");
       bool dup = false;
-      for (size_t k = out.size(); k > 0 && out[k - 1].line == line; --k) dup |= out[k - 1].regex == re;
+      for (size_t k = out.size(); k > 0 && out[k - 1].line == line; --k)
+        dup |= out[k - 1].regex == re;
       if (!dup) out.push_back(BackendPattern{std::string(company), std::string(re), line});
     }
   }
@@ -85,9 +88,15 @@ std::vector<BackendPattern> load_backend_patterns(const std::string& path) {
 
 std::string posix_classes_to_ranges(std::string_view re) {
   static constexpr std::pair<std::string_view, std::string_view> kClasses[] = {
-      {"[:digit:]", "0-9"},       {"[:alnum:]", "a-zA-Z0-9"}, {"[:alpha:]", "a-zA-Z"},
-      {"[:lower:]", "a-z"},       {"[:upper:]", "A-Z"},       {"[:xdigit:]", "0-9a-fA-F"},
-      {"[:space:]", " \\t\\r\\n\\f\\v"}, {"[:punct:]", "!-/:-@\\[-`{-~"}, {"[:word:]", "a-zA-Z0-9_"}};
+      {"[:digit:]", "0-9"},
+      {"[:alnum:]", "a-zA-Z0-9"},
+      {"[:alpha:]", "a-zA-Z"},
+      {"[:lower:]", "a-z"},
+      {"[:upper:]", "A-Z"},
+      {"[:xdigit:]", "0-9a-fA-F"},
+      {"[:space:]", " \\t\\r\\n\\f\\v"},
+      {"[:punct:]", "!-/:-@\\[-`{-~"},
+      {"[:word:]", "a-zA-Z0-9_"}};
   std::string out;
   for (size_t i = 0; i < re.size();) {
     bool replaced = false;
@@ -109,7 +118,8 @@ std::string posix_classes_to_ranges(std::string_view re) {
   return out;
 }
 
-std::string domain_regex(const std::string& fqdn, const PublicSuffixList* psl, bool digit_wildcards) {
+std::string domain_regex(const std::string& fqdn, const PublicSuffixList* psl,
+                         bool digit_wildcards) {
   size_t wild_end = 0;  // digits before this offset are wildcarded
   if (digit_wildcards && psl != nullptr) {
     if (auto reg = psl->registrable_domain(fqdn); reg && reg->size() < fqdn.size())
@@ -123,8 +133,10 @@ std::string domain_regex(const std::string& fqdn, const PublicSuffixList* psl, b
       out += "[0-9]+";
       continue;
     }
-    if (c == '.') out += "\\.";
-    else out += c;  // a-z 0-9 - _ need no escape
+    if (c == '.')
+      out += "\\.";
+    else
+      out += c;  // a-z 0-9 - _ need no escape
     ++i;
   }
   out += "\\.$";
@@ -142,7 +154,8 @@ std::shared_ptr<const NameMatcher> NameMatcher::build(const Bundle& b,
   m->catalog_ = m->patterns_.size();
   for (size_t i = 0; i < backend.size(); ++i)
     m->patterns_.push_back(NamePattern{NameSource::kBackendProvider, uint32_t(i),
-                                       backend[i].provider, posix_classes_to_ranges(backend[i].regex)});
+                                       backend[i].provider,
+                                       posix_classes_to_ranges(backend[i].regex)});
   if (m->patterns_.empty()) return m;
 
   std::vector<const char*> exprs;

@@ -51,13 +51,14 @@ std::vector<BackendPattern> load_backend_patterns(const std::string& path);
 std::string posix_classes_to_ranges(std::string_view re);
 // The anchored regex of a catalog domain (see the header comment); psl == nullptr or
 // !digit_wildcards: exact name only.
-std::string domain_regex(const std::string& fqdn, const PublicSuffixList* psl, bool digit_wildcards);
+std::string domain_regex(const std::string& fqdn, const PublicSuffixList* psl,
+                         bool digit_wildcards);
 
 struct NamePattern {
   NameSource source = NameSource::kCatalogDomain;
-  uint32_t ref = 0;    // catalog: DomainId in the bundle; backend: index of the BackendPattern
-  std::string label;   // catalog: the domain's fqdn; backend: the provider
-  std::string regex;   // what was compiled
+  uint32_t ref = 0;   // catalog: DomainId in the bundle; backend: index of the BackendPattern
+  std::string label;  // catalog: the domain's fqdn; backend: the provider
+  std::string regex;  // what was compiled
 };
 
 struct NameMatcherOptions {

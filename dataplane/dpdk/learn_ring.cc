@@ -15,13 +15,16 @@ LearnRing::LearnRing(uint32_t worker_id, uint32_t size) {
   ring_ = rte_ring_create_elem(name.c_str(), sizeof(LearnRecord), size, SOCKET_ID_ANY,
                                RING_F_SP_ENQ | RING_F_SC_DEQ | RING_F_EXACT_SZ);
   if (ring_ == nullptr) {
-    throw std::runtime_error(fmt::format("worker {}: cannot create the learning ring of {} "
-                                         "records: {}",
-                                         worker_id, size, rte_strerror(rte_errno)));
+    throw std::runtime_error(
+        fmt::format("worker {}: cannot create the learning ring of {} "
+                    "records: {}",
+                    worker_id, size, rte_strerror(rte_errno)));
   }
 }
 
-LearnRing::~LearnRing() { rte_ring_free(ring_); }
+LearnRing::~LearnRing() {
+  rte_ring_free(ring_);
+}
 
 bool LearnRing::push(const LearnRecord& r) {
   // The DPDK API takes void* but only reads the element.

@@ -25,7 +25,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (size == 0) return 0;
   static DnsResponse r;
   const bool tcp = data[0] & 1;
-  const DnsError e = tcp ? parse_dns_tcp(data + 1, size - 1, r) : parse_dns_response(data + 1, size - 1, r);
+  const DnsError e =
+      tcp ? parse_dns_tcp(data + 1, size - 1, r) : parse_dns_response(data + 1, size - 1, r);
   if (size_t(e) >= kDnsErrorCount) std::abort();
   if (r.n_names > DnsResponse::kMaxNames || r.n_answers > DnsResponse::kMaxAnswers) std::abort();
   if (e != DnsError::kOk) return 0;
