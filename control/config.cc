@@ -679,7 +679,7 @@ void parse_collector(const Reader& r, const Item& v, IpfixConfig& x) {
 void parse_ipfix(const Reader& r, const Item& i, Config& c) {
   MapReader s(r, i,
               {"enabled", "collector", "transport", "mtu", "observation_domain", "feature_sets",
-               "granularities", "detections", "template_refresh", "options_refresh",
+               "granularities", "detections", "eui64", "template_refresh", "options_refresh",
                "queue_records", "reconnect_max"});
   IpfixConfig& x = c.ipfix;
   if (const Item* v = s.get("enabled")) x.enabled = get_bool(r, *v);
@@ -721,6 +721,7 @@ void parse_ipfix(const Reader& r, const Item& i, Config& c) {
     }
   }
   if (const Item* v = s.get("detections")) x.detections = get_bool(r, *v);
+  if (const Item* v = s.get("eui64")) x.eui64 = get_bool(r, *v);
   if (const Item* v = s.get("template_refresh"))
     x.template_refresh_seconds = static_cast<uint32_t>(get_uint(r, *v, 1, 86400));
   if (const Item* v = s.get("options_refresh"))

@@ -125,6 +125,7 @@ struct IpfixConfig {
   std::vector<flowtree::FeatureSet> feature_sets;  // default flowtree.feature_sets; [] = none
   std::vector<uint32_t> granularities;  // seconds; default the bin length
   bool detections = true;               // IoT detection summaries (when IoT is on)
+  bool eui64 = true;                    // EUI-64 exposure windows (when eui64 is on)
   uint32_t template_refresh_seconds = 600;  // UDP (RFC 6728 default)
   uint32_t options_refresh_seconds = 600;   // UDP
   uint32_t queue_records = 1u << 18;        // bounded queue to the exporter thread

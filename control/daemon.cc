@@ -777,6 +777,7 @@ int Daemon::run() {
     if (cfg_.ipfix.enabled) {
       ipfix_ = std::make_unique<ipfix::Exporter>(cfg_);
       if (iot_) iot_->add_report_sink([this](const auto& r) { ipfix_->on_windows(r); });
+      if (eui_) eui_->add_report_sink([this](const auto& r) { ipfix_->on_eui64(r); });
     }
     summaries_ = std::make_unique<FlowSummaries>(
         tree_configs(kSiteSeed), uint32_t(slots_.size()), cfg_.bin_seconds,

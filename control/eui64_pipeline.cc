@@ -8,12 +8,14 @@
 #include <filesystem>
 
 #include "control/alert_sink.h"
+#include "control/detection.h"
 
 namespace haystack {
 
 namespace {
-constexpr uint64_t kHour = 3600ULL * 1'000'000'000ULL;
-constexpr uint64_t kDay = 24 * kHour;
+
+using detection::kDayNs;
+using detection::kHourNs;
 
 std::string lower(std::string s) {
   for (char& c : s) c = char(std::tolower(static_cast<unsigned char>(c)));
@@ -49,8 +51,9 @@ Eui64Pipeline::Eui64Pipeline(const Config& cfg)
 
 void Eui64Pipeline::add(const BinRecord& rec) {
   if (rec.eui.size() == 0) return;
-  const uint64_t h = rec.start_ns / kHour * kHour, d = rec.start_ns / kDay * kDay;
-  if (h + kHour <= closed_hours_until_ || d + kDay <= closed_days_until_) {
+  const uint64_t h = rec.start_ns / kHourNs * kHourNs;
+  const uint64_t d = rec.start_ns / kDayNs * kDayNs;
+  if (h + kHourNs <= closed_hours_until_ || d + kDayNs <= closed_days_until_) {
     ++late_bins_;
     return;
   }
@@ -126,14 +129,14 @@ void Eui64Pipeline::close(bool daily, uint64_t start, const Window& w) {
 }
 
 void Eui64Pipeline::advance(uint64_t now_ns) {
-  while (!hours_.empty() && hours_.begin()->first + kHour <= now_ns) {
+  while (!hours_.empty() && hours_.begin()->first + kHourNs <= now_ns) {
     close(false, hours_.begin()->first, hours_.begin()->second);
-    closed_hours_until_ = hours_.begin()->first + kHour;
+    closed_hours_until_ = hours_.begin()->first + kHourNs;
     hours_.erase(hours_.begin());
   }
-  while (!days_.empty() && days_.begin()->first + kDay <= now_ns) {
+  while (!days_.empty() && days_.begin()->first + kDayNs <= now_ns) {
     close(true, days_.begin()->first, days_.begin()->second);
-    closed_days_until_ = days_.begin()->first + kDay;
+    closed_days_until_ = days_.begin()->first + kDayNs;
     days_.erase(days_.begin());
   }
 }

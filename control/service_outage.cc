@@ -1,20 +1,19 @@
 #include "control/service_outage.h"
 
-namespace haystack::detection {
+#include "control/detection.h"
 
-namespace {
-constexpr uint64_t kHour = 3600ULL * 1'000'000'000ULL;
-constexpr uint64_t kDay = 24 * kHour;
-}  // namespace
+namespace haystack::detection {
 
 std::vector<OutageEvent> ServiceOutageDetector::observe_hour(
     uint64_t hour_start_ns, const std::map<std::string, uint64_t>& lines) {
   std::vector<OutageEvent> out;
   if (!cfg_.enabled) return out;
   hours_[hour_start_ns] = lines;
-  while (!hours_.empty() && hours_.begin()->first + kDay < hour_start_ns) hours_.erase(hours_.begin());
-  if (hour_start_ns < kDay) return out;
-  auto prev = hours_.find(hour_start_ns - kDay);
+  while (!hours_.empty() && hours_.begin()->first + kDayNs < hour_start_ns) {
+    hours_.erase(hours_.begin());
+  }
+  if (hour_start_ns < kDayNs) return out;
+  auto prev = hours_.find(hour_start_ns - kDayNs);
   if (prev == hours_.end()) return out;
   for (const auto& [key, now] : lines) {
     auto it = prev->second.find(key);

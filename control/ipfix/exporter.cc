@@ -30,6 +30,10 @@ Exporter::Exporter(const Config& cfg)
   }
   for (uint8_t s : shapes) templates_.push_back(flow_template(s));
   if (cfg_.detections && !cfg.iot.hitlist.empty()) templates_.push_back(detection_template());
+  if (cfg_.eui64 && cfg.eui64.enabled) {
+    templates_.push_back(eui_window_template());
+    templates_.push_back(eui_exposure_template());
+  }
   thread_ = std::thread([this] { run(); });
 }
 
@@ -39,6 +43,7 @@ Exporter::~Exporter() {
 
 size_t Exporter::records_of(const Item& i) {
   if (const auto* t = std::get_if<TreeBatch>(&i)) return t->nodes.size();
+  if (const auto* e = std::get_if<EuiBatch>(&i)) return 1 + e->exposures.size();
   return std::get<std::vector<DetectionRecord>>(i).size();
 }
 
@@ -65,6 +70,13 @@ void Exporter::on_windows(const std::vector<detection::WindowReport>& reports) {
   }
   const size_t n = all.size();
   if (n) enqueue(std::move(all), n);
+}
+
+void Exporter::on_eui64(const nlohmann::ordered_json& report) {
+  if (!cfg_.eui64) return;
+  EuiBatch b = eui_records(report);
+  const size_t n = 1 + b.exposures.size();
+  enqueue(std::move(b), n);
 }
 
 void Exporter::enqueue(Item&& item, size_t records) {
@@ -171,6 +183,14 @@ bool Exporter::send_item(const Item& item) {
       rec.clear();
       encode_node(*t, n, rec);
       mb_->add_record(uint16_t(kFlowTemplateBase + n.shape), rec);
+    }
+  } else if (const auto* e = std::get_if<EuiBatch>(&item)) {
+    encode_eui_window(e->window, rec);
+    mb_->add_record(kEuiWindowTemplateId, rec);
+    for (const EuiExposureRecord& x : e->exposures) {
+      rec.clear();
+      encode_eui_exposure(x, rec);
+      mb_->add_record(kEuiExposureTemplateId, rec);
     }
   } else {
     for (const DetectionRecord& d : std::get<std::vector<DetectionRecord>>(item)) {

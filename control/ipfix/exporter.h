@@ -1,5 +1,5 @@
-// IPFIX exporter: the control thread hands over completed site trees and closed
-// detection windows (converted to plain records, filtered by the `ipfix:` config); a
+// IPFIX exporter: the control thread hands over completed site trees, closed
+// detection windows and EUI-64 windows (converted to plain records, filtered by the `ipfix:` config); a
 // thread of its own encodes and sends them. The queue between them is bounded in
 // records: when it is full a batch is dropped and counted, so a slow or dead collector
 // never blocks control (and so never the workers). TCP reconnects with exponential
@@ -54,6 +54,8 @@ class Exporter {
   // Control thread: never blocks on the network.
   void on_site_trees(const SiteTrees& s);
   void on_windows(const std::vector<detection::WindowReport>& reports);
+  // One closed EUI-64 window (the report Eui64Pipeline writes).
+  void on_eui64(const nlohmann::ordered_json& report);
   // Sends what is queued (for at most flush_ms if the collector is slow or gone), stops
   // the thread; what is left is counted in dropped_unsent.
   void stop(int flush_ms = 5000);
@@ -62,7 +64,7 @@ class Exporter {
   nlohmann::ordered_json to_json() const;
 
  private:
-  using Item = std::variant<TreeBatch, std::vector<DetectionRecord>>;
+  using Item = std::variant<TreeBatch, std::vector<DetectionRecord>, EuiBatch>;
   static size_t records_of(const Item& i);
   void enqueue(Item&& item, size_t records);
   void run();

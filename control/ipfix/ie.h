@@ -56,6 +56,12 @@ inline constexpr uint16_t hsDomainsRequired = 15;   // unsigned32
 inline constexpr uint16_t hsDomainsTotal = 16;      // unsigned32
 inline constexpr uint16_t hsActiveHours = 17;       // unsigned32 (0/1 for hourly windows)
 inline constexpr uint16_t hsActive = 18;            // boolean (RFC 7011: 1 true, 2 false)
+inline constexpr uint16_t hsPrefixesSeen = 20;      // unsigned32: IPv6 /56 prefixes seen
+inline constexpr uint16_t hsPrefixesExposed = 21;   // unsigned32: of which with EUI-64
+inline constexpr uint16_t hsPrefixId = 22;          // string: pseudonymised /56
+inline constexpr uint16_t hsMacId = 23;             // string: pseudonymised MAC
+inline constexpr uint16_t hsManufacturer = 24;      // string: OUI registry organisation
+inline constexpr uint16_t hsIotOnly = 25;           // boolean: manufacturer makes only IoT
 }  // namespace ie
 
 }  // namespace haystack::ipfix

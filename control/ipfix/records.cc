@@ -1,6 +1,10 @@
 #include "control/ipfix/records.h"
 
 #include <algorithm>
+#include <cstdio>
+#include <ctime>
+#include <map>
+#include <stdexcept>
 
 #include "control/detection.h"
 
@@ -199,6 +203,96 @@ void encode_detection(const DetectionRecord& d, std::vector<uint8_t>& out) {
   w.u8(d.active ? 1 : 2);  // RFC 7011 §6.1.5 boolean
   w.u64(d.packets);
   w.u64(d.bytes);
+}
+
+Template eui_window_template() {
+  Template t;
+  t.id = kEuiWindowTemplateId;
+  t.fields = {{ie::flowStartSeconds, 4},
+              {ie::flowEndSeconds, 4},
+              {ie::hsWindowKind, 1, kHaystackPen},
+              {ie::hsPrefixesSeen, 4, kHaystackPen},
+              {ie::hsPrefixesExposed, 4, kHaystackPen}};
+  return t;
+}
+
+Template eui_exposure_template() {
+  Template t;
+  t.id = kEuiExposureTemplateId;
+  t.fields = {{ie::flowStartSeconds, 4},
+              {ie::flowEndSeconds, 4},
+              {ie::hsWindowKind, 1, kHaystackPen},
+              {ie::hsPrefixId, kVariableLength, kHaystackPen},
+              {ie::hsMacId, kVariableLength, kHaystackPen},
+              {ie::hsManufacturer, kVariableLength, kHaystackPen},
+              {ie::hsIotOnly, 1, kHaystackPen}};
+  return t;
+}
+
+namespace {
+
+// "2026-11-01T10:00:00.000000000Z" (format_time_ns) -> Unix seconds.
+uint32_t report_seconds(const std::string& s) {
+  std::tm tm{};
+  int y, mo, d, h, mi, se;
+  if (std::sscanf(s.c_str(), "%4d-%2d-%2dT%2d:%2d:%2d", &y, &mo, &d, &h, &mi, &se) != 6) {
+    throw std::invalid_argument("EUI-64 report: bad window_start '" + s + "'");
+  }
+  tm.tm_year = y - 1900, tm.tm_mon = mo - 1, tm.tm_mday = d;
+  tm.tm_hour = h, tm.tm_min = mi, tm.tm_sec = se;
+  return uint32_t(timegm(&tm));
+}
+
+}  // namespace
+
+EuiBatch eui_records(const nlohmann::ordered_json& report) {
+  EuiBatch b;
+  EuiWindowRecord& w = b.window;
+  const bool daily = report.at("window").get<std::string>() == "day";
+  w.window_kind = daily ? 1 : 0;
+  w.start_s = report_seconds(report.at("window_start").get<std::string>());
+  w.end_s = w.start_s + (daily ? 86400 : 3600);
+  w.prefixes_seen = report.at("prefixes_seen").get<uint32_t>();
+  w.prefixes_exposed = report.at("prefixes_exposed").get<uint32_t>();
+  std::map<std::string, bool> iot_only;
+  for (const auto& m : report.at("manufacturers")) {
+    iot_only[m.at("manufacturer").get<std::string>()] = m.at("iot_only").get<bool>();
+  }
+  for (const auto& p : report.at("prefixes")) {
+    for (const auto& m : p.at("macs")) {
+      EuiExposureRecord r;
+      r.start_s = w.start_s;
+      r.end_s = w.end_s;
+      r.window_kind = w.window_kind;
+      r.prefix = p.at("prefix").get<std::string>().substr(0, kMaxString);
+      r.mac = m.at("mac").get<std::string>().substr(0, kMaxString);
+      const std::string maker = m.at("manufacturer").get<std::string>();
+      r.manufacturer = maker.substr(0, kMaxString);
+      r.iot_only = iot_only[maker];
+      b.exposures.push_back(std::move(r));
+    }
+  }
+  return b;
+}
+
+void encode_eui_window(const EuiWindowRecord& r, std::vector<uint8_t>& out) {
+  RecordWriter w(out);
+  w.u32(r.start_s);
+  w.u32(r.end_s);
+  w.u8(r.window_kind);
+  w.u32(r.prefixes_seen);
+  w.u32(r.prefixes_exposed);
+}
+
+void encode_eui_exposure(const EuiExposureRecord& r, std::vector<uint8_t>& out) {
+  RecordWriter w(out);
+  w.u32(r.start_s);
+  w.u32(r.end_s);
+  w.u8(r.window_kind);
+  w.string(r.prefix);
+  w.string(r.mac);
+  w.string(r.manufacturer);
+  w.u8(r.iot_only ? 1 : 2);  // RFC 7011 §6.1.5 boolean
 }
 
 Template sampling_template() {

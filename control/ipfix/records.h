@@ -12,6 +12,8 @@
 #include <string>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include "control/ipfix/message.h"
 #include "dataplane/flowtree/flowtree.h"
 #include "dataplane/worker_core.h"
@@ -35,6 +37,8 @@ enum Shape : uint8_t {
 inline constexpr uint16_t kFlowTemplateBase = 256;
 inline constexpr uint16_t kDetectionTemplateId = 400;
 inline constexpr uint16_t kSamplingTemplateId = 401;
+inline constexpr uint16_t kEuiWindowTemplateId = 402;
+inline constexpr uint16_t kEuiExposureTemplateId = 403;
 
 // One Flowtree node: its prefixes and its complementary popularity (comp_pop), so the
 // records of a tree are disjoint and sum to the tree total.
@@ -62,6 +66,24 @@ struct DetectionRecord {
   uint64_t packets = 0, bytes = 0;
 };
 
+// EUI-64 exposure (docs/ipfix.md): one window record with the prefix counts, then one
+// record per (exposed prefix, MAC), both pseudonymised as in eui64.jsonl.
+struct EuiWindowRecord {
+  uint32_t start_s = 0, end_s = 0;
+  uint8_t window_kind = 0;  // 0 hour, 1 day
+  uint32_t prefixes_seen = 0, prefixes_exposed = 0;
+};
+struct EuiExposureRecord {
+  uint32_t start_s = 0, end_s = 0;
+  uint8_t window_kind = 0;
+  std::string prefix, mac, manufacturer;
+  bool iot_only = false;
+};
+struct EuiBatch {
+  EuiWindowRecord window;
+  std::vector<EuiExposureRecord> exposures;
+};
+
 struct SamplingRecord {
   uint64_t selector_id = 0;  // 1: Flowtree (flow_rate), 2: IoT matching (iot_rate)
   uint16_t selector_algorithm = 0;
@@ -82,6 +104,14 @@ Template detection_template();
 inline constexpr size_t kMaxString = 200;
 std::vector<DetectionRecord> detection_records(const detection::WindowReport& w);
 void encode_detection(const DetectionRecord& d, std::vector<uint8_t>& out);
+
+Template eui_window_template();
+Template eui_exposure_template();
+// From the report Eui64Pipeline writes per closed window (throws std::exception when the
+// report lacks a field it always has).
+EuiBatch eui_records(const nlohmann::ordered_json& report);
+void encode_eui_window(const EuiWindowRecord& r, std::vector<uint8_t>& out);
+void encode_eui_exposure(const EuiExposureRecord& r, std::vector<uint8_t>& out);
 
 Template sampling_template();
 std::vector<SamplingRecord> sampling_records(const SamplingConfig& s);

@@ -1271,7 +1271,7 @@ def case_ipfix_detections_tcp(tmp):
     port, th, got = tcp_collector()
     cfg = iot_config(tmp, [("tap", f"net_pcap0,rx_pcap={IOT_LINES}", 1)], EXAMPLE_HITLIST)
     cfg += f"ipfix:\n  enabled: true\n  collector: 127.0.0.1:{port}\n  transport: tcp\n" \
-           "  feature_sets: []\n"
+           "  feature_sets: []\n  eui64: false\n"
     r = run_haystackd(tmp, cfg)
     check(r.rc == 0, "IoT replay with IPFIX detections exits 0")
     th.join(timeout=30)
@@ -1301,6 +1301,57 @@ def case_ipfix_detections_tcp(tmp):
           f"{len(got_det)} detection records equal detections.jsonl ({len(want)})")
     check(r.stats["ipfix"]["records_exported"] == len(want) == r.stats["iot"]["detections_written"],
           "records_exported == detections_written")
+
+
+def case_ipfix_eui64_tcp(tmp):
+    """EUI-64 windows of a real capture over IPFIX (templates 402/403) equal eui64.jsonl:
+    one window record per closed window, one exposure record per (prefix, MAC)."""
+    port, th, got = tcp_collector()
+    pcap = os.path.join(SHARED_PCAPS, "ndpi", "1kxun.pcap")
+    cfg = config_text(tmp, [("tap", f"net_pcap0,rx_pcap={pcap}", 1)]).replace(
+        "mode: isp", "mode: ixp")
+    cfg += f"ipfix:\n  enabled: true\n  collector: 127.0.0.1:{port}\n  transport: tcp\n" \
+           "  feature_sets: []\n"
+    r = run_haystackd(tmp, cfg, prefix="hseui")
+    check(r.rc == 0, "EUI-64 replay with IPFIX exits 0")
+    th.join(timeout=30)
+    templates, records, errors = decode_messages(got["messages"])
+    check(not got["errors"] and not errors, f"framing and sequence numbers {errors[:3]}")
+    check(sorted(templates) == [401, 402, 403], f"options and EUI-64 templates {sorted(templates)}")
+
+    def strings(rec, p, n):
+        out = []
+        for _ in range(n):
+            ln = rec[p]
+            out.append(rec[p + 1:p + 1 + ln].decode())
+            p += 1 + ln
+        return out, p
+    windows, exposures = [], []
+    for tid, rec in records:
+        if tid == 402:
+            start, end, kind, seen, exposed = struct.unpack(">IIBII", rec)
+            windows.append((["hour", "day"][kind], start, end - start, seen, exposed))
+        elif tid == 403:
+            start, end, kind = struct.unpack(">IIB", rec[:9])
+            (prefix, mac, maker), p = strings(rec, 9, 3)
+            check(rec[p] in (1, 2) and p + 1 == len(rec), "boolean ends the exposure record")
+            exposures.append((["hour", "day"][kind], start, prefix, mac, maker, rec[p] == 1))
+    want_w, want_x = [], []
+    with open(os.path.join(tmp, "state", "eui64", "eui64.jsonl")) as f:
+        for d in map(json.loads, f):
+            start = calendar.timegm(time.strptime(d["window_start"][:19], "%Y-%m-%dT%H:%M:%S"))
+            length = 3600 if d["window"] == "hour" else 86400
+            want_w.append((d["window"], start, length, d["prefixes_seen"], d["prefixes_exposed"]))
+            iot = {m["manufacturer"]: m["iot_only"] for m in d["manufacturers"]}
+            want_x += [(d["window"], start, p["prefix"], m["mac"], m["manufacturer"],
+                        iot[m["manufacturer"]]) for p in d["prefixes"] for m in p["macs"]]
+    check(len(want_x) > 0 and sorted(windows) == sorted(want_w),
+          f"{len(windows)} window records equal eui64.jsonl ({len(want_w)})")
+    check(sorted(exposures) == sorted(want_x),
+          f"{len(exposures)} exposure records equal eui64.jsonl ({len(want_x)})")
+    check("c0:a0:bb" not in str(exposures), "MACs leave pseudonymised")
+    check(r.stats["ipfix"]["records_exported"] == len(want_w) + len(want_x),
+          "records_exported counts window and exposure records")
 
 
 def case_ipfix_tcp_reconnect(tmp):

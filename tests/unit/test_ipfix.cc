@@ -176,6 +176,55 @@ BOOST_AUTO_TEST_CASE(flow_record_bytes) {
   BOOST_TEST(len == r.size());
 }
 
+// An EUI-64 window report as Eui64Pipeline writes it becomes one window record and one
+// record per (prefix, MAC), with the manufacturer's IoT-only flag.
+BOOST_AUTO_TEST_CASE(eui64_window_records) {
+  const auto report = nlohmann::ordered_json::parse(R"({
+    "window": "hour", "window_start": "2023-11-14T22:00:00.000000000Z",
+    "prefixes_seen": 7, "prefixes_exposed": 2, "exposed_share": 0.2857,
+    "manufacturers": [{"manufacturer": "Espressif Inc.", "prefixes": 1, "macs": 1, "iot_only": true},
+                      {"manufacturer": "HP", "prefixes": 1, "macs": 2, "iot_only": false}],
+    "prefixes": [{"prefix": "p1", "macs": [{"mac": "m1", "manufacturer": "Espressif Inc."}]},
+                 {"prefix": "p2", "macs": [{"mac": "m2", "manufacturer": "HP"},
+                                           {"mac": "m3", "manufacturer": "HP"}]}]})");
+  const EuiBatch b = eui_records(report);
+  BOOST_TEST(b.window.start_s == 1700000000u - 1700000000u % 3600);
+  BOOST_TEST(b.window.end_s == b.window.start_s + 3600);
+  BOOST_REQUIRE_EQUAL(b.exposures.size(), 3u);
+  BOOST_TEST(b.exposures[0].iot_only);
+  BOOST_TEST(!b.exposures[2].iot_only);
+  BOOST_TEST(b.exposures[2].prefix == "p2");
+  BOOST_TEST(b.exposures[2].mac == "m3");
+  Bytes w, x;
+  encode_eui_window(b.window, w);
+  const Bytes want_w = {0x65, 0x53, 0xed, 0xe0,  // 2023-11-14T22:00:00Z
+                        0x65, 0x53, 0xfb, 0xf0,  // + 3600
+                        0,                       // hour
+                        0, 0, 0, 7,              // prefixes seen
+                        0, 0, 0, 2};             // exposed
+  BOOST_TEST(w == want_w, boost::test_tools::per_element());
+  encode_eui_exposure(b.exposures[0], x);
+  const Bytes want_x = {0x65, 0x53, 0xed, 0xe0, 0x65, 0x53, 0xfb, 0xf0, 0,
+                        2,    'p',  '1',  2,    'm',  '1',  14,   'E',  's',
+                        'p',  'r',  'e',  's',  's',  'i',  'f',  ' ',  'I',
+                        'n',  'c',  '.',  1};
+  BOOST_TEST(x == want_x, boost::test_tools::per_element());
+  // Both templates frame these records exactly (decoded by field lengths).
+  MessageBuilder mb(1, 1500);
+  mb.add_template(eui_window_template());
+  mb.add_template(eui_exposure_template());
+  mb.add_record(kEuiWindowTemplateId, w);
+  mb.add_record(kEuiExposureTemplateId, x);
+  Decoded d;
+  for (const Message& m : mb.take()) decode(m.bytes, d);
+  BOOST_REQUIRE_EQUAL(d.records.size(), 2u);
+  BOOST_TEST(d.records[0].second == w, boost::test_tools::per_element());
+  BOOST_TEST(d.records[1].second == x, boost::test_tools::per_element());
+  // A report without its fields is an error, not a silent empty record.
+  BOOST_CHECK_THROW(eui_records(nlohmann::ordered_json::parse(R"({"window": "hour"})")),
+                    std::exception);
+}
+
 BOOST_AUTO_TEST_CASE(ipv6_and_any_shapes) {
   flowtree::Hierarchy h(flowtree::FeatureSet::SIDI);
   const std::vector<uint8_t> want = {0, 1, 2, 4, 5, 6, 8, 9, 10};
