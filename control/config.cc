@@ -640,6 +640,25 @@ void parse_eui64(const Reader& r, const Item& i, Config& c) {
   }
 }
 
+void parse_learning(const Reader& r, const Item& i, Config& c) {
+  MapReader s(r, i, {"enabled", "every_packet", "dns", "sni", "backend_patterns",
+                     "digit_wildcards", "psl", "ring_size", "max_bindings", "add_to_hitlist"});
+  LearningConfig& l = c.learning;
+  l.line = i.line;
+  if (const Item* v = s.get("enabled")) l.enabled = get_bool(r, *v);
+  if (const Item* v = s.get("every_packet")) l.every_packet = get_bool(r, *v);
+  if (const Item* v = s.get("dns")) l.dns = get_bool(r, *v);
+  if (const Item* v = s.get("sni")) l.sni = get_bool(r, *v);
+  if (const Item* v = s.get("backend_patterns")) l.backend_patterns = get_path(r, *v);
+  if (const Item* v = s.get("digit_wildcards")) l.digit_wildcards = get_bool(r, *v);
+  if (const Item* v = s.get("psl")) l.psl = get_path(r, *v);
+  if (const Item* v = s.get("ring_size"))
+    l.ring_size = static_cast<uint32_t>(get_uint(r, *v, 64, 1u << 20));
+  if (const Item* v = s.get("max_bindings"))
+    l.max_bindings = static_cast<uint32_t>(get_uint(r, *v, 1, 1u << 26));
+  if (const Item* v = s.get("add_to_hitlist")) l.add_to_hitlist = get_bool(r, *v);
+}
+
 void parse_telemetry(const Reader& r, const Item& i, Config& c) {
   MapReader s(r, i, {"prometheus", "prometheus_listen", "dpdk_commands"});
   TelemetryConfig& t = c.telemetry;
@@ -846,7 +865,7 @@ Config parse_root(const Reader& r, const YAML::Node& doc) {
               {"site_id", "mode", "subscriber_prefixes", "subscriber_prefix_length", "ports",
                "workers", "mempool", "burst_size", "rings", "sampling", "bins", "clock",
                "state_dir", "alert_file", "log", "flowtree", "ddos", "iot", "telemetry",
-               "eui64", "ipfix", "control", "store"});
+               "eui64", "ipfix", "control", "store", "learning"});
   Config c;
 
   if (const Item* i = m.get("site_id")) {
@@ -1037,6 +1056,7 @@ Config parse_root(const Reader& r, const YAML::Node& doc) {
   if (const Item* i = m.get("iot")) parse_iot(r, *i, c);
   if (const Item* i = m.get("telemetry")) parse_telemetry(r, *i, c);
   if (const Item* i = m.get("eui64")) parse_eui64(r, *i, c);
+  if (const Item* i = m.get("learning")) parse_learning(r, *i, c);
   c.ipfix.feature_sets = c.flowtree.feature_sets;
   c.ipfix.granularities = {c.bin_seconds};
   if (const Item* i = m.get("ipfix")) parse_ipfix(r, *i, c);

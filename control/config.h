@@ -156,6 +156,22 @@ struct SqliteStoreConfig {
 // up to 1 h 180 days, longer 5 years (1826 days).
 uint32_t default_retention_days(uint32_t seconds);
 
+// On-the-wire learning from DNS responses and TLS SNI (METHODS §4, docs/learning.md).
+// Active only with iot.hitlist: the name database belongs to the hitlist generation.
+struct LearningConfig {
+  bool enabled = true;
+  bool every_packet = true;      // false: only packets kept by the IoT sampler
+  bool dns = true;               // parse DNS responses (UDP/TCP source port 53)
+  bool sni = true;               // parse TLS ClientHello server names (TCP, any port)
+  std::string backend_patterns;  // provider-pattern CSV (IMC 2022 format); empty: none
+  bool digit_wildcards = true;   // digits in catalog subdomains match any digits
+  std::string psl = "/usr/share/publicsuffix/public_suffix_list.dat";
+  uint32_t ring_size = 4096;       // learned bindings per worker ring
+  uint32_t max_bindings = 1000000; // distinct bindings control keeps
+  bool add_to_hitlist = false;     // publish confirmed endpoints as a new generation
+  int line = 0;                    // of the learning section, for errors
+};
+
 // The control socket haystackctl talks to (docs/control-protocol.md).
 struct ControlSettings {
   std::string socket;         // default: <state_dir>/haystackd.sock
@@ -216,6 +232,7 @@ struct Config {
   IpfixConfig ipfix;
   ControlSettings control;
   StoreConfig store;
+  LearningConfig learning;
 };
 
 // Loads and validates a YAML file. Throws ConfigError.

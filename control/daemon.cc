@@ -32,6 +32,7 @@
 #include "control/flow_summaries.h"
 #include "control/eui64_pipeline.h"
 #include "control/iot_pipeline.h"
+#include "control/learning_pipeline.h"
 #include "control/ipfix/exporter.h"
 #include "control/metrics.h"
 #include "control/telemetry_commands.h"
@@ -40,6 +41,7 @@
 #include "control/stats_json.h"
 #include "dataplane/dpdk/eal_args.h"
 #include "dataplane/dpdk/hitlist_rcu.h"
+#include "dataplane/dpdk/learn_ring.h"
 #include "dataplane/dpdk/port.h"
 #include "dataplane/dpdk/worker.h"
 #include "haystack_version.h"
@@ -102,6 +104,7 @@ void check_pcap_files(const Config& c) {
 struct WorkerSlot {
   unsigned lcore = 0;
   std::unique_ptr<RingBinExchange> exchange;
+  std::unique_ptr<LearnRing> learn;  // on-the-wire learning; outlives the worker
   std::unique_ptr<Worker> worker;
 };
 
@@ -136,6 +139,8 @@ class Daemon {
   void plan_workers();
   void control_loop();
   void drain_bins();
+  void drain_learning();
+  void publish_learned(hitlist::Bundle b);
   void check_drops(uint64_t now_ns);
   uint64_t total_rx() const;
   uint64_t event_time_ns() const;
@@ -174,6 +179,8 @@ class Daemon {
   std::unique_ptr<IotPipeline> iot_;
   std::unique_ptr<HitlistRcu> hitlist_rcu_;
   std::unique_ptr<Eui64Pipeline> eui_;
+  std::unique_ptr<LearningPipeline> learning_;
+  std::vector<LearnRecord> learn_buf_;
   std::unique_ptr<prom::HttpExporter> exporter_;
   std::unique_ptr<ipfix::Exporter> ipfix_;
   std::unique_ptr<ControlSocket> socket_;
@@ -338,6 +345,11 @@ void Daemon::plan_workers() {
     if (iot_) {
       spec.iot = iot_->worker_settings();
       spec.iot.source = &hitlist_rcu_->source(uint32_t(w));
+      if (learning_) {
+        slot.learn = std::make_unique<LearnRing>(spec.worker_id, cfg_.learning.ring_size);
+        spec.learning = learning_->worker_settings();
+        spec.learning.sink = slot.learn.get();
+      }
     } else {
       spec.iot = subscriber_settings(cfg_);
     }
@@ -402,10 +414,17 @@ void Daemon::drain_bins() {
       s.exchange->give_back(r);
     }
   }
-  for (const auto& g : reclaimed) iot_->forget(g->number);
+  drain_learning();  // before forget: its records resolve through their generation
+  for (const auto& g : reclaimed) {
+    iot_->forget(g->number);
+    if (learning_) learning_->forget(g->number);
+  }
   for (size_t w = 0; w < slots_.size(); ++w) summaries_->set_position(uint32_t(w), pos[w]);
   if (iot_ && slowest != 0) iot_->advance(slowest);
   if (eui_ && slowest != 0) eui_->advance(slowest);
+  if (learning_ && slowest != 0) {
+    if (auto b = learning_->advance(slowest)) publish_learned(std::move(*b));
+  }
   // Let workers run up to two bins ahead of the slowest one (FlowSummaries keeps four
   // open); position 0 means a worker has not seen a packet yet, so everyone waits for it.
   const uint64_t ahead = 2 * uint64_t(cfg_.bin_seconds) * 1'000'000'000ULL;
@@ -415,6 +434,45 @@ void Daemon::drain_bins() {
     bins_.erase(bins_.begin());
     ++control_.bins_evicted;
   }
+}
+
+void Daemon::drain_learning() {
+  if (!learning_) return;
+  if (learn_buf_.empty()) learn_buf_.resize(256);
+  for (auto& s : slots_) {
+    if (!s.learn) continue;
+    while (unsigned n = s.learn->drain(learn_buf_.data(), unsigned(learn_buf_.size()))) {
+      for (unsigned i = 0; i < n; ++i) learning_->add(learn_buf_[i]);
+    }
+  }
+}
+
+// learning.add_to_hitlist: the current bundle plus confirmed learned endpoints becomes the
+// next generation, published like a reload.
+void Daemon::publish_learned(hitlist::Bundle b) {
+  const size_t before = iot_->current()->bundle->endpoints.size();
+  Alert a;
+  a.time_ns = event_time_ns();
+  a.subject = iot_->current()->path;
+  try {
+    auto g = hitlist::make_generation(std::move(b), iot_->current()->path,
+                                      iot_->current()->number + 1, &learning_->matcher_spec());
+    hitlist_rcu_->publish(g);
+    iot_->adopt(g);
+    learning_->on_generation(g);
+    learning_->endpoints_published(g->bundle->endpoints.size() - before);
+    record_generation(*g, "learning");
+    a.type = "hitlist_learned";
+    a.details = {{"generation", g->number},
+                 {"endpoints", g->bundle->endpoints.size()},
+                 {"endpoints_before", before}};
+  } catch (const std::exception& e) {
+    learning_->publish_failed();
+    a.type = "hitlist_learned_failed";
+    a.severity = Severity::kWarning;
+    a.details = {{"error", e.what()}};
+  }
+  alerts_->emit(a);
 }
 
 void Daemon::check_drops(uint64_t now_ns) {
@@ -518,6 +576,7 @@ ReloadResult Daemon::reload_hitlist(const std::string& path, const std::string& 
     IotPipeline::GenerationPtr g = iot_->load(path);
     hitlist_rcu_->publish(g);
     iot_->adopt(g);
+    if (learning_) learning_->on_generation(g);
     record_generation(*g, trigger);
     res.ok = true;
     const hitlist::Bundle& b = *g->bundle;
@@ -577,6 +636,7 @@ StatsSnapshot Daemon::snapshot() {
     snap.iot["reloads"]["generations_reclaimed"] = hitlist_rcu_->reclaimed();
   }
   if (eui_) snap.eui64 = eui_->summary();
+  if (learning_) snap.learning = learning_->summary();
   return snap;
 }
 
@@ -687,9 +747,15 @@ int Daemon::run() {
       if (store_) store_->put_alert(a);
       socket_->publish("{\"event\":\"alert\",\"alert\":" + line + "}");
     });
-    if (!cfg_.iot.hitlist.empty()) iot_ = std::make_unique<IotPipeline>(cfg_, *alerts_);
+    resolve_workers();  // first: the name matcher needs one scratch per worker
+    if (!cfg_.iot.hitlist.empty()) {
+      if (cfg_.learning.enabled)
+        learning_ = std::make_unique<LearningPipeline>(cfg_, uint32_t(worker_lcores_.size()));
+      iot_ = std::make_unique<IotPipeline>(cfg_, *alerts_,
+                                           learning_ ? &learning_->matcher_spec() : nullptr);
+      if (learning_) learning_->on_generation(iot_->current());
+    }
     if (cfg_.eui64.enabled) eui_ = std::make_unique<Eui64Pipeline>(cfg_);
-    resolve_workers();
     if (iot_) {
       hitlist_rcu_ = std::make_unique<HitlistRcu>(uint32_t(worker_lcores_.size()), iot_->current());
     }
@@ -761,6 +827,7 @@ int Daemon::run() {
     if (store_) store_->flush();  // its roll-ups of open periods still reach IPFIX
     if (iot_) iot_->finish();
     if (eui_) eui_->finish();
+    if (learning_) learning_->finish();
     if (ipfix_) ipfix_->stop();  // flushes, bounded in time; counts what it could not send
     check_drops(event_time_ns());
     for (auto& p : ports_) p->stop();

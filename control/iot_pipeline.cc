@@ -10,12 +10,17 @@
 
 namespace haystack {
 
-IotPipeline::IotPipeline(const Config& cfg, AlertSink& alerts)
-    : cfg_(cfg), alerts_(alerts), outage_(cfg.iot.outage) {
+IotPipeline::IotPipeline(const Config& cfg, AlertSink& alerts,
+                         const hitlist::NameMatcherSpec* names)
+    : cfg_(cfg), alerts_(alerts), names_(names), outage_(cfg.iot.outage) {
   try {
-    current_ = hitlist::load_generation(cfg.iot.hitlist, 1);
+    current_ = hitlist::load_generation(cfg.iot.hitlist, 1, names_);
   } catch (const hitlist::HitlistError& e) {
-    throw ConfigError(e.file(), e.line(), "iot.hitlist: " + e.field(), e.message());
+    // A provider pattern that Hyperscan rejects is a learning.backend_patterns problem.
+    const bool backend = e.field().rfind("backend.", 0) == 0;
+    throw ConfigError(e.file(), e.line(),
+                      (backend ? "learning.backend_patterns: " : "iot.hitlist: ") + e.field(),
+                      e.message());
   }
   detection::DetectionConfig dc = cfg.iot.detection;
   engine_ = std::make_unique<detection::DetectionEngine>(
@@ -36,7 +41,7 @@ void IotPipeline::log_generation(const char* what) const {
 }
 
 IotPipeline::GenerationPtr IotPipeline::load(const std::string& path) const {
-  return hitlist::load_generation(path, current_->number + 1);
+  return hitlist::load_generation(path, current_->number + 1, names_);
 }
 
 void IotPipeline::adopt(GenerationPtr g) {

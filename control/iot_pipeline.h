@@ -32,7 +32,9 @@ IotSettings subscriber_settings(const Config& cfg);
 class IotPipeline {
  public:
   // Throws ConfigError (bad hitlist file: file, line, field) or std::runtime_error.
-  IotPipeline(const Config& cfg, AlertSink& alerts);
+  // `names` (on-the-wire learning): every generation also gets its name matcher.
+  IotPipeline(const Config& cfg, AlertSink& alerts,
+              const hitlist::NameMatcherSpec* names = nullptr);
 
   // Settings for the workers' IoT stage (the daemon adds a HitlistSource per worker).
   IotSettings worker_settings() const;
@@ -83,6 +85,7 @@ class IotPipeline {
 
   const Config& cfg_;
   AlertSink& alerts_;
+  const hitlist::NameMatcherSpec* names_ = nullptr;
   GenerationPtr current_;
   std::map<uint64_t, GenerationPtr> older_;  // retired, records may still arrive
   std::map<uint64_t, detection::BundleIdMap> id_maps_;  // older generation -> current

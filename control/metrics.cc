@@ -65,6 +65,17 @@ std::vector<Family> metrics_from(const StatsSnapshot& s, const prom::ExporterCou
         pe.samples.push_back(Sample{{{"worker", std::to_string(w.worker_id)}, {"reason", reason}},
                                     double(v)});
     out.push_back(std::move(pe));
+    Family le = family("haystack_worker_learning_by_reason_total",
+                       "DNS/TLS messages not learned from, by parser and reason");
+    for (const auto& w : s.workers)
+      for (const auto& [reason, v] : w.learning_errors) {
+        const size_t us = reason.find('_');
+        le.samples.push_back(Sample{{{"worker", std::to_string(w.worker_id)},
+                                     {"parser", reason.substr(0, us)},
+                                     {"reason", reason.substr(us + 1)}},
+                                    double(v)});
+      }
+    out.push_back(std::move(le));
     Family q = family("haystack_worker_queue_info", "RX queues polled by each worker (value 1)",
                       Type::kGauge);
     for (const auto& w : s.workers)
@@ -192,6 +203,28 @@ std::vector<Family> metrics_from(const StatsSnapshot& s, const prom::ExporterCou
                          double(top("detections_written"))));
     out.push_back(single("haystack_iot_late_bins_total", "evidence bins that arrived after their window closed",
                          double(top("late_bins"))));
+  }
+  if (!s.learning.is_null()) {
+    auto v = [&](const char* k) { return double(s.learning[k].get<uint64_t>()); };
+    out.push_back(single("haystack_learning_records_total", "learned bindings received by control",
+                         v("records")));
+    out.push_back(single("haystack_learning_bindings", "distinct learned bindings kept",
+                         v("bindings"), Type::kGauge));
+    out.push_back(single("haystack_learning_bindings_dropped_total",
+                         "learned bindings not kept: learning.max_bindings reached",
+                         v("bindings_dropped")));
+    out.push_back(single("haystack_learning_records_unknown_generation_total",
+                         "learned bindings whose generation was gone (pattern not resolved)",
+                         v("records_unknown_generation")));
+    Family ips = family("haystack_learning_ips", "learned server IPs by classification", Type::kGauge);
+    ips.samples.push_back(Sample{{{"class", "dedicated"}}, v("ips_dedicated")});
+    ips.samples.push_back(Sample{{{"class", "shared"}}, v("ips_shared")});
+    out.push_back(std::move(ips));
+    out.push_back(single("haystack_learning_endpoints_added_total",
+                         "learned endpoints added to the hitlist (learning.add_to_hitlist)",
+                         v("endpoints_added")));
+    out.push_back(single("haystack_learning_log_write_errors_total",
+                         "failed writes of the learned-endpoint logs", v("log_write_errors")));
   }
   if (!s.ipfix.is_null()) {
     auto v = [&](const char* k) { return double(s.ipfix[k].get<uint64_t>()); };

@@ -15,6 +15,12 @@ WorkerSnapshot WorkerSnapshot::from(uint32_t id, unsigned lcore, const WorkerCou
     w.parse_errors.emplace_back(std::string(parse_error_name(static_cast<ParseError>(i))),
                                 c.parse_error[i].get());
   }
+  for (size_t i = 1; i < kDnsErrorCount; ++i)
+    w.learning_errors.emplace_back("dns_" + std::string(dns_error_name(static_cast<DnsError>(i))),
+                                   c.learning_dns_error[i].get());
+  for (size_t i = 1; i < kSniErrorCount; ++i)
+    w.learning_errors.emplace_back("sni_" + std::string(sni_error_name(static_cast<SniError>(i))),
+                                   c.learning_sni_error[i].get());
   return w;
 }
 
@@ -55,18 +61,21 @@ ojson stats_to_json(const StatsSnapshot& s) {
                      {"hash_seed", c.sampling.hash_seed}};
 
   // Totals: every worker counter summed, parse errors by reason.
-  std::vector<std::pair<std::string, uint64_t>> totals, reasons;
+  std::vector<std::pair<std::string, uint64_t>> totals, reasons, learning;
   for (const auto& w : s.workers) {
     if (totals.empty()) {
       totals = w.counters;
       reasons = w.parse_errors;
+      learning = w.learning_errors;
       continue;
     }
     for (size_t i = 0; i < totals.size(); ++i) totals[i].second += w.counters[i].second;
     for (size_t i = 0; i < reasons.size(); ++i) reasons[i].second += w.parse_errors[i].second;
+    for (size_t i = 0; i < learning.size(); ++i) learning[i].second += w.learning_errors[i].second;
   }
   ojson t = pairs(totals);
   t["parse_errors_by_reason"] = pairs(reasons);
+  t["learning_by_reason"] = pairs(learning);
   doc["totals"] = t;
 
   ojson ports = ojson::array();
@@ -103,6 +112,7 @@ ojson stats_to_json(const StatsSnapshot& s) {
     j["queues"] = std::move(qs);
     j["counters"] = pairs(w.counters);
     j["counters"]["parse_errors_by_reason"] = pairs(w.parse_errors);
+    j["counters"]["learning_by_reason"] = pairs(w.learning_errors);
     workers.push_back(std::move(j));
   }
   doc["workers"] = std::move(workers);
@@ -148,6 +158,7 @@ ojson stats_to_json(const StatsSnapshot& s) {
   if (!s.iot.is_null()) doc["iot"] = s.iot;
   if (!s.eui64.is_null()) doc["eui64"] = s.eui64;
   if (!s.ipfix.is_null()) doc["ipfix"] = s.ipfix;
+  if (!s.learning.is_null()) doc["learning"] = s.learning;
   doc["control"] = {{"bins_received", s.control.bins_received},
                     {"bins_evicted", s.control.bins_evicted},
                     {"alerts_emitted", s.control.alerts_emitted},

@@ -28,6 +28,8 @@ struct WorkerSnapshot {
   std::vector<std::pair<std::string, uint16_t>> queues;  // (port name, queue)
   std::vector<std::pair<std::string, uint64_t>> counters;
   std::vector<std::pair<std::string, uint64_t>> parse_errors;  // every reason, zeros included
+  // On-the-wire learning: "dns_<reason>" and "sni_<reason>", every reason, zeros included.
+  std::vector<std::pair<std::string, uint64_t>> learning_errors;
 
   static WorkerSnapshot from(uint32_t id, unsigned lcore, const WorkerCounters& c);
 };
@@ -72,6 +74,7 @@ struct StatsSnapshot {
   nlohmann::ordered_json iot;  // IoT detection summary; null when IoT is off
   nlohmann::ordered_json eui64;  // EUI-64 exposure summary; null when off
   nlohmann::ordered_json ipfix;  // IPFIX exporter counters; null when export is off
+  nlohmann::ordered_json learning;  // on-the-wire learning summary; null when off
 };
 
 nlohmann::ordered_json stats_to_json(const StatsSnapshot& s);

@@ -12,11 +12,13 @@ namespace haystack {
 
 namespace hitlist {
 class HitlistTable;
-}
+class NameMatcher;
+}  // namespace hitlist
 
 struct HitlistView {
   const hitlist::HitlistTable* table = nullptr;
   uint64_t generation = 0;
+  const hitlist::NameMatcher* names = nullptr;  // on-the-wire learning (nullptr: none)
 };
 
 class HitlistSource {

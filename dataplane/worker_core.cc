@@ -6,7 +6,8 @@ namespace haystack {
 
 WorkerCore::WorkerCore(uint32_t worker_id, uint32_t queues, const SamplingConfig& s,
                        uint64_t bin_ns, BinExchange& exchange, WorkerCounters& counters,
-                       uint32_t flow_set_capacity, IotSettings iot)
+                       uint32_t flow_set_capacity, IotSettings iot,
+                       const LearningSettings& learning)
     : id_(worker_id),
       hash_mode_(s.method == SampleMethod::kHash),
       hash_seed_(s.hash_seed),
@@ -14,7 +15,8 @@ WorkerCore::WorkerCore(uint32_t worker_id, uint32_t queues, const SamplingConfig
       exchange_(exchange),
       c_(counters),
       flows_(flow_set_capacity),
-      iot_(std::move(iot)) {
+      iot_(std::move(iot)),
+      learner_(worker_id, learning) {
   bin_ = exchange_.acquire();
   if (bin_ == nullptr) throw std::runtime_error("worker core: bin record pool is empty");
   flow_samplers_.assign(queues == 0 ? 1 : queues, Sampler(s.method, s.flow_rate, s.hash_seed));
@@ -95,6 +97,10 @@ PacketVerdict WorkerCore::on_packet(uint32_t queue, const uint8_t* data, uint32_
     if (iot_.table != nullptr) observe_iot(iot_, pkt, wire_len, ts_ns, bin_->iot, c_);
     if (iot_.eui64 && pkt.l3 == L3::kIpv6) observe_eui64(iot_, pkt, bin_->eui, c_);
   }
+  // Learning looks at every packet by default: one DNS answer is worth more than many
+  // sampled data packets.
+  if (learner_.settings().enabled && (learner_.settings().every_packet || v.iot_sampled))
+    learner_.observe(pkt, data, ts_ns, bin_->hitlist_generation, c_);
   return v;
 }
 
@@ -127,6 +133,7 @@ void WorkerCore::roll_bin(uint64_t ts_ns) {
     HitlistView v = iot_.source->adopt();
     iot_.table = v.table;
     bin_->hitlist_generation = v.generation;
+    learner_.set_matcher(v.names);
   }
 }
 

@@ -9,6 +9,7 @@
 #include "dataplane/bin_clock.h"
 #include "dataplane/bin_record.h"
 #include "dataplane/flow_set.h"
+#include "dataplane/name_learning.h"
 #include "dataplane/parser.h"
 #include "dataplane/sampler.h"
 #include "dataplane/worker_counters.h"
@@ -36,7 +37,8 @@ class WorkerCore {
   // flow_set_capacity bounds the distinct 5-tuples tracked per bin (0: flows not counted).
   WorkerCore(uint32_t worker_id, uint32_t queues, const SamplingConfig& sampling,
              uint64_t bin_ns, BinExchange& exchange, WorkerCounters& counters,
-             uint32_t flow_set_capacity = 0, IotSettings iot = {});
+             uint32_t flow_set_capacity = 0, IotSettings iot = {},
+             const LearningSettings& learning = {});
 
   // Processes one frame received on local queue index `queue` at time `ts_ns`.
   PacketVerdict on_packet(uint32_t queue, const uint8_t* data, uint32_t caplen,
@@ -66,6 +68,7 @@ class WorkerCore {
   BinRecord* bin_ = nullptr;
   FlowSet flows_;
   IotSettings iot_;
+  NameLearner learner_;
 };
 
 }  // namespace haystack

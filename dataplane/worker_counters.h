@@ -8,6 +8,7 @@
 #include <string_view>
 
 #include "dataplane/parser.h"
+#include "dataplane/tls_sni.h"
 #include "telemetry/counter.h"
 
 namespace haystack {
@@ -48,13 +49,24 @@ namespace haystack {
   X(missing_timestamp, "packet-clock frames without a driver timestamp (wall clock used)") \
   X(bins_closed, "bins closed and handed to control")                                      \
   X(bin_ring_full, "closed bins dropped because the ring to control was full")             \
-  X(bin_pool_empty, "bins merged into the next because no free bin record was available")
+  X(bin_pool_empty, "bins merged into the next because no free bin record was available") \
+  X(learning_dns_responses, "DNS responses (source port 53) parsed for learning")          \
+  X(learning_dns_skipped, "port-53 messages not learned from: queries, RCODE != 0, no question") \
+  X(learning_dns_malformed, "port-53 messages rejected as malformed (by reason: learning_errors)") \
+  X(learning_sni_hellos, "TLS ClientHellos with a server name parsed for learning")        \
+  X(learning_sni_skipped, "TLS handshake records without a name: not a ClientHello, no SNI") \
+  X(learning_sni_malformed, "TLS ClientHellos rejected as malformed or truncated (by reason)") \
+  X(learning_names_matched, "DNS/SNI names that matched the name database")                \
+  X(learning_records, "learned bindings handed to control")                               \
+  X(learning_ring_full, "learned bindings dropped because the ring to control was full")
 
 struct alignas(64) WorkerCounters {
 #define HAYSTACK_DECLARE_COUNTER(name, help) Counter name;
   HAYSTACK_WORKER_COUNTERS(HAYSTACK_DECLARE_COUNTER)
 #undef HAYSTACK_DECLARE_COUNTER
   std::array<Counter, kParseErrorCount> parse_error{};  // by ParseError reason
+  std::array<Counter, kDnsErrorCount> learning_dns_error{};  // by DnsError reason
+  std::array<Counter, kSniErrorCount> learning_sni_error{};  // by SniError reason
 
   template <typename F>
   void for_each(F&& f) const {

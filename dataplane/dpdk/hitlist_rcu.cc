@@ -24,7 +24,7 @@ class HitlistRcu::Reader final : public HitlistSource {
       rte_rcu_qsbr_quiescent(rcu_.qs_, id_);
     }
     const hitlist::Generation* g = rcu_.published_.load(std::memory_order_acquire);
-    return HitlistView{g->table.get(), g->number};
+    return HitlistView{g->table.get(), g->number, g->names.get()};
   }
 
   void release() override {

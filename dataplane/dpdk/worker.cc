@@ -105,7 +105,7 @@ Worker::Worker(const WorkerSpec& spec, RingBinExchange& exchange)
     : spec_(spec),
       exchange_(exchange),
       core_(spec.worker_id, uint32_t(spec.queues.size()), spec.sampling, spec.bin_ns, exchange,
-            counters_, spec.flow_set_capacity, spec.iot) {}
+            counters_, spec.flow_set_capacity, spec.iot, spec.learning) {}
 
 int Worker::run(const std::atomic<bool>& stop) {
   constexpr uint32_t kMaxBurst = 512;

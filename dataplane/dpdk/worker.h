@@ -82,6 +82,7 @@ struct WorkerSpec {
   uint64_t bin_ns = 60'000'000'000ULL;
   uint32_t flow_set_capacity = 0;  // distinct 5-tuples tracked per bin
   IotSettings iot;                 // IoT matching (table nullptr: off)
+  LearningSettings learning;       // on-the-wire DNS/SNI learning (enabled false: off)
 };
 
 class Worker {
