@@ -10,7 +10,7 @@ PKGS=(
   libhyperscan-dev libbpf-dev libjemalloc-dev libspdlog-dev libfmt-dev
   libboost-test-dev libyaml-cpp-dev nlohmann-json3-dev libcli11-dev
   libnuma-dev python3 python3-pyelftools python3-pyasn tcpdump jq iproute2 procps
-  prometheus ieee-data nfdump publicsuffix
+  prometheus ieee-data nfdump publicsuffix tcpreplay linux-perf valgrind
 )
 
 SUDO=""

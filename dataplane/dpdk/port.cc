@@ -172,6 +172,14 @@ void Port::start() {
   started_ = true;
   if (setup_.promiscuous) rte_eth_promiscuous_enable(info_.port_id);  // not all vdevs can
   program_reta();
+  if (!setup_.xdp_iface.empty() && xdp_ == nullptr) {
+    xdp_ = std::make_unique<XdpSampler>(setup_.xdp_iface);
+    xdp_->configure(setup_.xdp);
+    spdlog::info("port '{}': XDP sampler (program {}) on {} keeps 1 in {} packets per CPU, "
+                 "{} the rest",
+                 info_.name, xdp_->prog_id(), setup_.xdp_iface, setup_.xdp.rate,
+                 setup_.xdp.drop_unsampled ? "drops" : "passes");
+  }
   if (info_.rss) {
     spdlog::info("port '{}' ({}, driver {}): {} RX queues, symmetric RSS key {}…, hash "
                  "functions 0x{:x}, RETA {} entries round-robin{}",
@@ -202,6 +210,14 @@ PortStats Port::stats() const {
     for (uint16_t q = 0; q < info_.rx_queues && q < RTE_ETHDEV_QUEUE_STAT_CNTRS; ++q) {
       out.q_ipackets.push_back(st.q_ipackets[q]);
       out.q_ibytes.push_back(st.q_ibytes[q]);
+    }
+  }
+  if (xdp_ != nullptr) {
+    try {
+      out.xdp_counts = xdp_->counts();
+      out.xdp = true;
+    } catch (const std::exception& e) {
+      spdlog::warn("port '{}': {}", info_.name, e.what());
     }
   }
   return out;
