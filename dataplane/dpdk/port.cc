@@ -84,9 +84,12 @@ Port::Port(const PortSetup& s) : setup_(s) {
         s.name, s.mbufs, s.data_room, rte_strerror(rte_errno)));
   }
 
-  rc = rte_eth_dev_configure(pid, s.rx_queues, 0, &conf);
+  // net_af_xdp pairs every RX queue with a TX queue (one AF_XDP socket each); they stay
+  // unused. Every other driver gets RX queues only.
+  const uint16_t tx_queues = info_.driver == "net_af_xdp" ? s.rx_queues : 0;
+  rc = rte_eth_dev_configure(pid, s.rx_queues, tx_queues, &conf);
   if (rc != 0) fail(s, "rte_eth_dev_configure failed", rc);
-  uint16_t nb_rxd = s.rx_descriptors, nb_txd = 0;
+  uint16_t nb_rxd = s.rx_descriptors, nb_txd = tx_queues ? 512 : 0;
   rc = rte_eth_dev_adjust_nb_rx_tx_desc(pid, &nb_rxd, &nb_txd);
   if (rc != 0) fail(s, "cannot adjust descriptor counts", rc);
   for (uint16_t q = 0; q < s.rx_queues; ++q) {
@@ -94,6 +97,10 @@ Port::Port(const PortSetup& s) : setup_(s) {
     rxq.offloads = conf.rxmode.offloads;
     rc = rte_eth_rx_queue_setup(pid, q, nb_rxd, socket, &rxq, pool_);
     if (rc != 0) fail(s, fmt::format("RX queue {} setup failed", q), rc);
+  }
+  for (uint16_t q = 0; q < tx_queues; ++q) {
+    rc = rte_eth_tx_queue_setup(pid, q, nb_txd, socket, nullptr);
+    if (rc != 0) fail(s, fmt::format("TX queue {} setup failed", q), rc);
   }
 }
 

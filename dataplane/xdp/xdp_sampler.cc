@@ -118,7 +118,7 @@ void XdpSampler::configure(const XdpSamplerSettings& s) {
 
 XdpCounts XdpSampler::counts() const {
   const uint32_t key = 0;
-  std::vector<hs_xdp_counts> v(size_t(ncpus_));
+  std::vector<hs_xdp_counts> v(static_cast<size_t>(ncpus_));
   if (bpf_map_lookup_elem(counts_fd_, &key, v.data()) != 0) {
     fail(ifname_, fmt::format("cannot read the counts: {}", std::strerror(errno)));
   }
