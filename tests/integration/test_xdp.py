@@ -26,9 +26,29 @@ def ceil_div(a, b):
     return -(-a // b)
 
 
+# Counts the frames the kernel stack receives on an interface (what XDP_PASS hands on),
+# until SIGTERM; prints the count.
+SNIFFER = """
+import signal, socket, sys
+s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(3))
+s.bind((sys.argv[1], 0))
+s.settimeout(0.1)
+n, stop = 0, []
+signal.signal(signal.SIGTERM, lambda *a: stop.append(1))
+print("ready", flush=True)
+while not stop:
+    try:
+        if s.recvfrom(65535)[1][2] != socket.PACKET_OUTGOING:
+            n += 1
+    except socket.timeout:
+        pass
+print(n, flush=True)
+"""
+
+
 def run_sampler(tmp, rate, frames, unsampled="drop"):
     """Replays `frames` through the veth pair into haystackd with the sampler at 1-in-rate;
-    returns (stats document, tcpreplay output)."""
+    returns (stats document, tcpreplay output, frames the namespace's stack received)."""
     tag = os.getpid() % 100000
     ns, a, b = f"hsx{tag}", f"hsxa{tag}", f"hsxb{tag}"
     pcap = os.path.join(tmp, "replay.pcap")
@@ -61,17 +81,22 @@ def run_sampler(tmp, rate, frames, unsampled="drop"):
             time.sleep(0.05)
         else:
             fail("haystackd did not start")
+        sniff = subprocess.Popen(["ip", "netns", "exec", ns, sys.executable, "-c", SNIFFER, b],
+                                 stdout=subprocess.PIPE, text=True)
+        check(sniff.stdout.readline().strip() == "ready", "sniffer started")
         time.sleep(0.5)
         # One CPU sends, so the veth receive path (and the sampler) runs on that CPU.
         r = subprocess.run(["taskset", "-c", "0", "tcpreplay", "-i", a, "--pps=2000", pcap],
                            capture_output=True, text=True, timeout=120)
         check(r.returncode == 0, f"tcpreplay exits 0: {r.stderr[-500:]}")
         time.sleep(1.5)
+        sniff.terminate()
+        passed = int(sniff.communicate(timeout=30)[0].strip())
         p.send_signal(signal.SIGINT)
         out, err = p.communicate(timeout=60)
         check(p.returncode == 0, f"SIGINT exits 0 (rc={p.returncode}) {err[-500:]}")
         with open(spath) as f:
-            return json.load(f), r.stdout
+            return json.load(f), r.stdout, passed
     finally:
         if p is not None and p.poll() is None:
             p.kill()
@@ -80,11 +105,10 @@ def run_sampler(tmp, rate, frames, unsampled="drop"):
         subprocess.run(["ip", "link", "del", a], capture_output=True)
 
 
-def case_xdp_sampler_exact_counts(tmp):
-    rate = 7
+def check_exact(tmp, rate, unsampled):
     frames = frames_from_pcap(SAMPLE, 600)
     n = len(frames)
-    st, replay_out = run_sampler(tmp, rate, frames)
+    st, replay_out, passed = run_sampler(tmp, rate, frames, unsampled)
     m = re.search(r"Actual: (\d+) packets", replay_out)
     check(m is not None and int(m.group(1)) == n, f"tcpreplay sent all {n} frames: {replay_out}")
 
@@ -115,6 +139,17 @@ def case_xdp_sampler_exact_counts(tmp):
           "worker bytes = bytes of frames 0, rate, 2*rate, ... (deterministic sampler)")
     check(t["rx_packets"] + x["unsampled"] == n, "haystackd total = seen + unsampled = frames sent")
     check(sum(b["packets"] for b in st["bins"]) == x["sampled"], "bins account for every sampled frame")
+    # What the kernel stack got: nothing when dropped, exactly the unsampled frames when passed.
+    want = x["unsampled"] if unsampled == "pass" else 0
+    check(passed == want, f"xdp_unsampled {unsampled}: the stack received {passed} frames, want {want}")
+
+
+def case_xdp_sampler_exact_counts(tmp):
+    check_exact(tmp, 7, "drop")
+
+
+def case_xdp_sampler_pass_unsampled(tmp):
+    check_exact(tmp, 3, "pass")
 
 
 CASES = {name[5:]: fn for name, fn in globals().items() if name.startswith("case_")}
