@@ -27,10 +27,12 @@
 #include <chrono>
 #include <cstdio>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <functional>
 #include <map>
 #include <memory>
+#include <sstream>
 #include <stdexcept>
 #include <string>
 #include <thread>
@@ -79,7 +81,7 @@ constexpr const char* kUsage = R"(usage:
       The last three run once per --hitlist-entries size.
       --mix pcap|64|imix|all   packet set(s) (default all)
                                  pcap: the --pcap capture, cycled to --packets frames
-                                 64:   64-byte IPv4 TCP/UDP frames, one flow each
+                                 64:   64-byte IPv4 TCP/UDP frames
                                  imix: 7:4:1 of 64/576/1500 bytes, 1 in 4 flows IPv6
                                synthetic frames run between 8192 subscriber lines
                                (100.64.0.0/10, 2001:db8:1::/48, 1 in 4 IPv6 lines
@@ -87,6 +89,8 @@ constexpr const char* kUsage = R"(usage:
                                --hit-every goes to a hitlist endpoint
       --hitlist-entries N[,N]  synthetic hitlist sizes (default 100000,1000000; 0: none)
       --hit-every N            1 in N flows to a hitlist endpoint (default 8)
+      --flows N                flows the synthetic frames belong to, skewed (frame i ->
+                               flow N*u^4, u uniform): default 65536; 0: one per frame
       --evidence-lines N       lines of the IoT evidence table whose resident size is
                                reported with the filled trees' (default 1000000)
       --packets N              mbufs per set (default: pcap max(capture, 4096),
@@ -128,6 +132,7 @@ struct Options {
   std::vector<uint32_t> hitlist_entries{100000, 1000000};
   uint32_t hit_every = 8;
   uint32_t evidence_lines = 1000000;
+  uint32_t flows = 65536;
   std::string testpmd = "dpdk-testpmd";
   std::vector<std::string> eal;
 };
@@ -175,6 +180,7 @@ Options parse_args(int argc, char** argv) {
       {"--seconds", u32(o.seconds, 1, 3600)},
       {"--hit-every", u32(o.hit_every, 1, 1u << 20)},
       {"--evidence-lines", u32(o.evidence_lines, 1, 1u << 24)},
+      {"--flows", u32(o.flows, 0, 1u << 24)},
       {"--hitlist-entries", [&](const auto& k, const auto& v) {
          o.hitlist_entries.clear();
          for (size_t at = 0; at <= v.size();) {
@@ -298,6 +304,15 @@ PacketSet pcap_set(const PcapContents& cap, const std::string& path, uint32_t n)
 struct Traffic {
   const hl::Bundle* bundle = nullptr;
   uint32_t hit_every = 8;
+  uint32_t flows = 0;  // 0: one flow per frame; else frames spread over this many, skewed
+
+  // The flow of frame i: u^4 skew (u uniform from the frame index), so with 65536 flows
+  // the top 1 % carry about a third of the frames.
+  uint32_t flow_of(uint32_t i) const {
+    if (flows == 0) return i & 0xffffff;
+    const double u = double(mix64(i ^ 0x5bd1e995) >> 11) / double(1ULL << 53);
+    return std::min(flows - 1, uint32_t(double(flows) * u * u * u * u));
+  }
 };
 
 constexpr uint32_t kLines = 8192;  // subscriber lines per worker per bin
@@ -399,14 +414,14 @@ uint32_t traffic_frame(const Traffic& t, uint32_t flow, uint32_t len, bool v6, u
 
 PacketSet mix64_set(uint32_t n, Traffic t) {
   return {"64", n ? n : 1u << 20, 64, [t](uint32_t i, uint8_t* out) {
-            return traffic_frame(t, i & 0xffffff, 64, false, out);
+            return traffic_frame(t, t.flow_of(i), 64, false, out);
           }};
 }
 
 PacketSet imix_set(uint32_t n, Traffic t) {
   static constexpr uint16_t kSizes[12] = {64, 64, 576, 64, 64, 576, 64, 1500, 64, 576, 64, 576};
   return {"imix", n ? n : 1u << 18, 1500, [t](uint32_t i, uint8_t* out) {
-            uint32_t flow = i & 0xffffff;
+            const uint32_t flow = t.flow_of(i);
             return traffic_frame(t, flow, kSizes[i % 12], (mix64(flow) >> 62) == 0, out);
           }};
 }
@@ -545,13 +560,27 @@ volatile uint64_t g_sink;  // keeps the per-packet work observable
 
 enum class Work { kNone, kParse, kCore };
 
+uint64_t thread_cpu_ns() {
+  timespec ts{};
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return uint64_t(ts.tv_sec) * 1'000'000'000ULL + uint64_t(ts.tv_nsec);
+}
+
+// What one pass cost: TSC cycles (wall time: includes any time the thread was not
+// running) and this thread's CPU time (excludes it; what a dedicated core would pay).
+struct PassCost {
+  uint64_t tsc = 0;
+  uint64_t cpu_ns = 0;
+};
+
 // One pass over everything queued on the ring, shaped like Worker::run: burst receive,
-// prefetch the next frame, per-packet work, bulk free. Returns TSC cycles.
+// prefetch the next frame, per-packet work, bulk free.
 template <Work W>
-uint64_t timed_pass(uint16_t port, uint16_t burst, WorkerCore* core) {
+PassCost timed_pass(uint16_t port, uint16_t burst, WorkerCore* core) {
   rte_mbuf* bufs[kMaxBurst];
   ParsedPacket pkt;
   uint64_t sink = 0;
+  const uint64_t c0 = thread_cpu_ns();
   const uint64_t t0 = rte_rdtsc_precise();
   while (uint16_t n = rte_eth_rx_burst(port, 0, bufs, burst)) {
     if constexpr (W != Work::kNone) {
@@ -570,8 +599,9 @@ uint64_t timed_pass(uint16_t port, uint16_t burst, WorkerCore* core) {
     rte_pktmbuf_free_bulk(bufs, n);
   }
   const uint64_t cycles = rte_rdtsc_precise() - t0;
+  const uint64_t cpu = thread_cpu_ns() - c0;
   g_sink = g_sink + sink;
-  return cycles;
+  return {cycles, cpu};
 }
 
 double median(std::vector<uint64_t> v) {
@@ -660,7 +690,7 @@ struct Rig {
     core = std::make_unique<WorkerCore>(0, 1, o.sampling, kBenchBinNs, *exchange, counters,
                                         trees ? fts.flow_table_size : 0, s);
   }
-  uint64_t pass(Stage s, uint16_t port, uint16_t burst) {
+  PassCost pass(Stage s, uint16_t port, uint16_t burst) {
     switch (s) {
       case Stage::kRxFree: return timed_pass<Work::kNone>(port, burst, nullptr);
       case Stage::kParse: return timed_pass<Work::kParse>(port, burst, nullptr);
@@ -680,27 +710,31 @@ json bench_set(const Options& o, const PacketSet& set, const hl::HitlistTable* t
   for (Stage st : stages) rigs.push_back(std::make_unique<Rig>(o, st, table));
   const uint32_t iters =
       o.iterations ? o.iterations : uint32_t(std::max<uint64_t>(5, kPacketsPerStage / src.size()));
-  std::vector<std::vector<uint64_t>> cycles(stages.size());
+  std::vector<std::vector<uint64_t>> tsc(stages.size()), cpu(stages.size());
   for (uint32_t it = 0; it <= iters; ++it) {
     for (size_t s = 0; s < stages.size(); ++s) {
       src.refill();
-      uint64_t c = rigs[s]->pass(stages[s], src.port(), o.burst);
-      if (it > 0) cycles[s].push_back(c);
+      const PassCost c = rigs[s]->pass(stages[s], src.port(), o.burst);
+      if (it > 0) {
+        tsc[s].push_back(c.tsc);
+        cpu[s].push_back(c.cpu_ns);
+      }
     }
   }
   const double hz = double(rte_get_tsc_hz());
   json out = json::array();
   double prev = 0;
   for (size_t s = 0; s < stages.size(); ++s) {
-    const double cpp = median(cycles[s]) / src.size();
-    uint64_t total = 0;
-    for (uint64_t c : cycles[s]) total += c;
+    // Primary figure: thread CPU time in TSC cycles, so time the shared VM gave to other
+    // processes does not count. The wall-time TSC median is kept for comparison.
+    const double cpp = median(cpu[s]) * hz / 1e9 / src.size();
+    const double wall_cpp = median(tsc[s]) / src.size();
     const WorkerCounters& c = rigs[s]->counters;
     json st = {{"stage", stage_name(stages[s])},
                {"cycles_per_packet", cpp},
                {"stage_cycles_per_packet", s == 0 ? cpp : cpp - prev},
                {"mpps", hz / cpp / 1e6},
-               {"mean_cycles_per_packet", double(total) / (double(iters) * src.size())}};
+               {"wall_tsc_cycles_per_packet", wall_cpp}};
     if (stages[s] >= Stage::kSampling) {
       // What the stage saw, to show the frames take the intended path.
       st["worker_counters"] = {{"rx_packets", c.rx_packets.get()},
@@ -724,6 +758,40 @@ json bench_set(const Options& o, const PacketSet& set, const hl::HitlistTable* t
 
 // ---- testpmd floor -----------------------------------------------------------------------
 
+// CPU seconds (utime + stime) of the thread of process `pid` whose name is `comm`
+// (DPDK 22.11 names its lcore threads "rte-worker-<id>"); -1 when there is none.
+double thread_cpu_seconds(pid_t pid, const std::string& comm) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  for (const auto& t : fs::directory_iterator(fmt::format("/proc/{}/task", pid), ec)) {
+    std::ifstream cf(t.path() / "comm");
+    std::string name;
+    std::getline(cf, name);
+    if (name != comm) continue;
+    std::ifstream sf(t.path() / "stat");
+    std::string stat((std::istreambuf_iterator<char>(sf)), std::istreambuf_iterator<char>());
+    const size_t close = stat.rfind(')');
+    if (close == std::string::npos) return -1;
+    std::istringstream rest(stat.substr(close + 2));
+    std::string field;
+    uint64_t utime = 0, stime = 0;
+    for (int i = 3; i <= 15 && rest >> field; ++i) {  // fields 14 and 15 (1-based)
+      if (i == 14) utime = std::stoull(field);
+      if (i == 15) stime = std::stoull(field);
+    }
+    return double(utime + stime) / double(sysconf(_SC_CLK_TCK));
+  }
+  return -1;
+}
+
+// A loop's rate two ways: per wall second, and per second of CPU its lcore thread got
+// (what a dedicated core would do; the VM is shared).
+struct LoopRate {
+  double mpps = 0;
+  double cpu_share = -1;  // CPU seconds / wall seconds of the polling thread; -1 unknown
+  double mpps_per_cpu() const { return cpu_share > 0 ? mpps / cpu_share : mpps; }
+};
+
 unsigned cpu_of(unsigned lcore) {
   rte_cpuset_t set = rte_lcore_cpuset(lcore);
   for (unsigned c = 0; c < CPU_SETSIZE; ++c) {
@@ -734,7 +802,7 @@ unsigned cpu_of(unsigned lcore) {
 
 // Measured rx rate of haystack's real worker loop on `lcore`: Port + Worker::run, as
 // haystackd runs them (wall clock), counted by the worker's rx_packets counter.
-double haystack_loop_mpps(const Options& o, unsigned lcore, uint32_t room) {
+LoopRate haystack_loop_mpps(const Options& o, unsigned lcore, uint32_t room) {
   PortSetup ps;
   ps.name = "bench";
   ps.dpdk_name = kPcapVdev;
@@ -762,15 +830,19 @@ double haystack_loop_mpps(const Options& o, unsigned lcore, uint32_t room) {
   if (rte_eal_remote_launch(body, &arg, lcore) != 0)
     throw std::runtime_error("cannot launch worker");
   std::this_thread::sleep_for(std::chrono::seconds(1));  // warm-up
+  const std::string comm = fmt::format("rte-worker-{}", lcore);
   const uint64_t c0 = worker.counters().rx_packets.get();
+  const double cpu0 = thread_cpu_seconds(getpid(), comm);
   const auto t0 = Clock::now();
   std::this_thread::sleep_for(std::chrono::seconds(o.seconds));
   const uint64_t c1 = worker.counters().rx_packets.get();
+  const double cpu1 = thread_cpu_seconds(getpid(), comm);
   const auto t1 = Clock::now();
   stop.store(true);
   rte_eal_wait_lcore(lcore);
   while (BinRecord* r = exchange.poll()) exchange.give_back(r);
-  return double(c1 - c0) / std::chrono::duration<double>(t1 - t0).count() / 1e6;
+  const double wall = std::chrono::duration<double>(t1 - t0).count();
+  return {double(c1 - c0) / wall / 1e6, cpu0 >= 0 && cpu1 >= 0 ? (cpu1 - cpu0) / wall : -1};
 }
 
 std::vector<std::string> testpmd_args(const Options& o, unsigned lcore, uint32_t room) {
@@ -805,7 +877,7 @@ std::string join(const std::vector<std::string>& v) {
 
 // Runs testpmd until it has printed stats for `seconds` after its first (zero) sample,
 // stops it with SIGINT like an operator would, and averages its "Rx-pps:" samples.
-double testpmd_mpps(const Options& o, const std::vector<std::string>& args) {
+LoopRate testpmd_mpps(const Options& o, const std::vector<std::string>& args, unsigned lcore) {
   int fds[2];
   if (pipe2(fds, O_CLOEXEC) != 0) throw std::runtime_error("pipe failed");
   posix_spawn_file_actions_t fa;
@@ -828,6 +900,9 @@ double testpmd_mpps(const Options& o, const std::vector<std::string>& args) {
   std::string out;
   size_t scanned = 0;  // output before this offset is parsed, line by line
   std::vector<double> pps;
+  const std::string comm = fmt::format("rte-worker-{}", lcore);
+  double cpu0 = -1, cpu1 = -1;
+  Clock::time_point w0, w1;
   auto deadline = Clock::now() + std::chrono::seconds(60);  // startup limit until the first sample
   bool interrupted = false, killed = false;
   for (;;) {
@@ -842,13 +917,18 @@ double testpmd_mpps(const Options& o, const std::vector<std::string>& args) {
         size_t at = out.find("Rx-pps:", scanned);
         if (at >= nl) continue;
         pps.push_back(std::strtod(out.c_str() + at + 7, nullptr));
-        if (pps.size() == 1)
+        if (pps.size() == 1) {
           deadline = Clock::now() + std::chrono::milliseconds(o.seconds * 1000 + 500);
+          cpu0 = thread_cpu_seconds(pid, comm);
+          w0 = Clock::now();
+        }
       }
       continue;
     }
     if (Clock::now() < deadline) continue;
     if (!interrupted) {
+      cpu1 = thread_cpu_seconds(pid, comm);
+      w1 = Clock::now();
       kill(pid, SIGINT);
       interrupted = true;
       deadline = Clock::now() + std::chrono::seconds(20);
@@ -872,7 +952,9 @@ double testpmd_mpps(const Options& o, const std::vector<std::string>& args) {
   }
   double sum = 0;
   for (size_t i = 1; i < pps.size(); ++i) sum += pps[i];  // the first sample is always 0
-  return sum / double(pps.size() - 1) / 1e6;
+  const double wall = std::chrono::duration<double>(w1 - w0).count();
+  return {sum / double(pps.size() - 1) / 1e6,
+          cpu0 >= 0 && cpu1 >= 0 && wall > 0 ? (cpu1 - cpu0) / wall : -1};
 }
 
 json floor_compare(const Options& o, const PcapContents& cap) {
@@ -884,17 +966,23 @@ json floor_compare(const Options& o, const PcapContents& cap) {
   for (const auto& p : cap.packets) max_len = std::max(max_len, uint32_t(p.data.size()));
   // net_pcap infinite_rx needs every frame in one mbuf.
   const uint32_t room = std::max(2176u, (RTE_PKTMBUF_HEADROOM + max_len + 63) / 64 * 64);
-  const double hs = haystack_loop_mpps(o, lcore, room);
+  const LoopRate hs = haystack_loop_mpps(o, lcore, room);
   const auto args = testpmd_args(o, lcore, room);
-  const double tp = testpmd_mpps(o, args);
+  // testpmd runs with -l <main cpu>,<worker cpu>: its forwarding lcore id is that CPU.
+  const LoopRate tp = testpmd_mpps(o, args, cpu_of(lcore));
   const double hz = double(rte_get_tsc_hz());
   return {{"source", pcap_vdev(o)},
           {"seconds", o.seconds},
-          {"haystack_worker_mpps", hs},
-          {"haystack_cycles_per_packet", hz / (hs * 1e6)},
-          {"testpmd_rxonly_mpps", tp},
-          {"testpmd_cycles_per_packet", hz / (tp * 1e6)},
-          {"ratio_haystack_to_testpmd", hs / tp},
+          {"haystack_worker_mpps", hs.mpps},
+          {"haystack_cycles_per_packet", hz / (hs.mpps * 1e6)},
+          {"haystack_cpu_share", hs.cpu_share},
+          {"haystack_mpps_per_cpu_second", hs.mpps_per_cpu()},
+          {"testpmd_rxonly_mpps", tp.mpps},
+          {"testpmd_cycles_per_packet", hz / (tp.mpps * 1e6)},
+          {"testpmd_cpu_share", tp.cpu_share},
+          {"testpmd_mpps_per_cpu_second", tp.mpps_per_cpu()},
+          {"ratio_haystack_to_testpmd", hs.mpps / tp.mpps},
+          {"ratio_per_cpu_second", hs.mpps_per_cpu() / tp.mpps_per_cpu()},
           {"testpmd_command", join(args)}};
 }
 
@@ -906,15 +994,16 @@ void print_text(const json& r) {
              r["sampling"]["method"].get<std::string>(), r["sampling"]["flow_rate"].get<int>(),
              r["sampling"]["iot_rate"].get<int>());
   if (r.contains("sets")) {
-    fmt::print("\n{:<6} {:>8} {:>9} {:>6}  {:<10} {:>11} {:>8} {:>9}\n", "set", "hitlist",
-               "packets", "iters", "stage", "cycles/pkt", "(stage)", "Mpps");
+    fmt::print("\n{:<6} {:>8} {:>9} {:>6}  {:<10} {:>11} {:>8} {:>9} {:>10}\n", "set", "hitlist",
+               "packets", "iters", "stage", "cycles/pkt", "(stage)", "Mpps", "wall cyc");
     for (const auto& s : r["sets"]) {
       for (const auto& st : s["stages"]) {
-        fmt::print("{:<6} {:>8} {:>9} {:>6}  {:<10} {:>11.1f} {:>8.1f} {:>9.2f}\n",
+        fmt::print("{:<6} {:>8} {:>9} {:>6}  {:<10} {:>11.1f} {:>8.1f} {:>9.2f} {:>10.1f}\n",
                    s["set"].get<std::string>(), s["hitlist_entries"].get<uint64_t>(),
                    s["packets"].get<uint64_t>(), s["iterations"].get<uint64_t>(),
                    st["stage"].get<std::string>(), st["cycles_per_packet"].get<double>(),
-                   st["stage_cycles_per_packet"].get<double>(), st["mpps"].get<double>());
+                   st["stage_cycles_per_packet"].get<double>(), st["mpps"].get<double>(),
+                   st["wall_tsc_cycles_per_packet"].get<double>());
       }
     }
     for (const auto& [k, v] : r["memory"].items()) fmt::print("memory {} {:.1f}\n", k, v.get<double>());
@@ -931,6 +1020,12 @@ void print_text(const json& r) {
                f["testpmd_cycles_per_packet"].get<double>());
     fmt::print("  {:<26} {:>8.2f}\n", "ratio haystack/testpmd",
                f["ratio_haystack_to_testpmd"].get<double>());
+    fmt::print("  per CPU-second of the polling thread (CPU share haystack {:.2f}, testpmd {:.2f}):\n"
+               "  haystack {:.2f} Mpps, testpmd {:.2f} Mpps, ratio {:.2f}\n",
+               f["haystack_cpu_share"].get<double>(), f["testpmd_cpu_share"].get<double>(),
+               f["haystack_mpps_per_cpu_second"].get<double>(),
+               f["testpmd_mpps_per_cpu_second"].get<double>(),
+               f["ratio_per_cpu_second"].get<double>());
     fmt::print("  testpmd: {}\n", f["testpmd_command"].get<std::string>());
   }
 }
@@ -966,7 +1061,7 @@ int run(const Options& o) {
         table = hl::HitlistTable::compile(*bundle);
         memory[fmt::format("hitlist_{}_rss_mib", n)] = double(rss_bytes() - before) / (1 << 20);
       }
-      const Traffic t{bundle.get(), o.hit_every};
+      const Traffic t{bundle.get(), o.hit_every, o.flows};
       if (o.mix == "64" || o.mix == "all")
         sets.push_back(bench_set(o, mix64_set(o.packets, t), table.get(), n));
       if (o.mix == "imix" || o.mix == "all")
