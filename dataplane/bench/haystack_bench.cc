@@ -99,6 +99,9 @@ constexpr const char* kUsage = R"(usage:
       --iterations K           timed passes over the set per stage (default: ~16M
                                packets per stage); stages are interleaved per pass
       --with-testpmd           also run the testpmd-floor comparison afterwards
+      --parallel               after each set, run it again on every EAL lcore at once
+                               (one copy each; EAL -l/--lcores picks them) and report
+                               each worker's figures: per-worker cost should not grow
   haystack-bench testpmd-floor [options] [-- EAL args]
       Mpps of haystack's Worker::run and of dpdk-testpmd rxonly, one after the other on
       the same lcore, both reading --pcap through net_pcap with infinite_rx=1.
@@ -133,6 +136,7 @@ struct Options {
   uint32_t hit_every = 8;
   uint32_t evidence_lines = 1000000;
   uint32_t flows = 65536;
+  bool parallel = false;
   std::string testpmd = "dpdk-testpmd";
   std::vector<std::string> eal;
 };
@@ -212,6 +216,8 @@ Options parse_args(int argc, char** argv) {
       o.cmd = s;
     } else if (s == "--json") {
       o.json = true;
+    } else if (s == "--parallel") {
+      o.parallel = true;
     } else if (s == "--with-testpmd") {
       o.with_testpmd = true;
     } else {
@@ -436,8 +442,8 @@ PacketSet imix_set(uint32_t n, Traffic t) {
 // the worker does.
 class RingSource {
  public:
-  explicit RingSource(const PacketSet& set) : n_(set.count), mbufs_(n_), scratch_(n_) {
-    const std::string tag = "hsb_" + set.name;
+  RingSource(const PacketSet& set, unsigned copy) : n_(set.count), mbufs_(n_), scratch_(n_) {
+    const std::string tag = fmt::format("hsb_{}{}", set.name, copy);
     const uint32_t room = RTE_PKTMBUF_HEADROOM + set.max_len;
     const unsigned cache = std::min(256u, n_ / 2);
     pool_ = rte_pktmbuf_pool_create((tag + "_pool").c_str(), n_, cache, 0, uint16_t(room),
@@ -644,7 +650,7 @@ json memory_figures(uint32_t lines) {
     const Traffic t;
     uint8_t frame[256];
     ParsedPacket pkt;
-    for (uint32_t i = 0; i < (1u << 21); ++i) {  // distinct flows: every tree reaches its budget
+    for (uint32_t i = 0; i < (1u << 18); ++i) {  // distinct flows: every tree reaches its budget
       const uint32_t len = traffic_frame(t, i, 64, (i & 3) == 0, frame);
       if (parse_packet(frame, len, pkt) != ParseError::kOk) continue;
       for (auto& tr : trees) tr.add(pkt, len, 1);
@@ -699,28 +705,80 @@ struct Rig {
   }
 };
 
-// Runs every stage over one set; one untimed warm-up pass, then `iterations` rounds in
-// which the stages take turns, so drift on a shared machine hits them alike.
-json bench_set(const Options& o, const PacketSet& set, const hl::HitlistTable* table,
-               uint32_t hitlist_entries) {
-  RingSource src(set);
-  std::vector<Stage> stages(kStages.begin(), kStages.end());
-  if (table == nullptr) stages.resize(4);  // no IoT stages without a hitlist
+// Every stage over one set, for one worker: its own mbufs, ring port and WorkerCores
+// (the hitlist table is shared read-only, as in haystackd). Built on the main lcore, run
+// on any.
+struct SetBench {
+  const Options& o;
+  RingSource src;
+  std::vector<Stage> stages;
   std::vector<std::unique_ptr<Rig>> rigs;
-  for (Stage st : stages) rigs.push_back(std::make_unique<Rig>(o, st, table));
-  const uint32_t iters =
-      o.iterations ? o.iterations : uint32_t(std::max<uint64_t>(5, kPacketsPerStage / src.size()));
-  std::vector<std::vector<uint64_t>> tsc(stages.size()), cpu(stages.size());
-  for (uint32_t it = 0; it <= iters; ++it) {
-    for (size_t s = 0; s < stages.size(); ++s) {
-      src.refill();
-      const PassCost c = rigs[s]->pass(stages[s], src.port(), o.burst);
-      if (it > 0) {
-        tsc[s].push_back(c.tsc);
-        cpu[s].push_back(c.cpu_ns);
+  std::vector<std::vector<uint64_t>> tsc, cpu;
+
+  SetBench(const Options& opt, const PacketSet& set, const hl::HitlistTable* table, unsigned copy)
+      : o(opt), src(set, copy), stages(kStages.begin(), kStages.end()) {
+    if (table == nullptr) stages.resize(4);  // no IoT stages without a hitlist
+    for (Stage st : stages) rigs.push_back(std::make_unique<Rig>(o, st, table));
+    tsc.resize(stages.size());
+    cpu.resize(stages.size());
+  }
+  uint32_t iterations() const {
+    return o.iterations ? o.iterations
+                        : uint32_t(std::max<uint64_t>(5, kPacketsPerStage / src.size()));
+  }
+  // One untimed warm-up pass, then `iterations` rounds in which the stages take turns,
+  // so drift on a shared machine hits them alike.
+  void run() {
+    for (uint32_t it = 0; it <= iterations(); ++it) {
+      for (size_t s = 0; s < stages.size(); ++s) {
+        src.refill();
+        const PassCost c = rigs[s]->pass(stages[s], src.port(), o.burst);
+        if (it > 0) {
+          tsc[s].push_back(c.tsc);
+          cpu[s].push_back(c.cpu_ns);
+        }
       }
     }
   }
+  json report(const std::string& name, uint32_t hitlist_entries) const;
+};
+
+json bench_set(const Options& o, const PacketSet& set, const hl::HitlistTable* table,
+               uint32_t hitlist_entries) {
+  SetBench b(o, set, table, 0);
+  b.run();
+  json r = b.report(set.name, hitlist_entries);
+  if (o.parallel) {
+    // The same set on every EAL lcore at once (each with its own copy), to show whether
+    // the per-worker cost grows when workers run side by side.
+    std::vector<std::unique_ptr<SetBench>> all;
+    unsigned copy = 1;
+    std::vector<unsigned> lcores;
+    unsigned l = 0;
+    RTE_LCORE_FOREACH_WORKER(l) {
+      all.push_back(std::make_unique<SetBench>(o, set, table, copy++));
+      lcores.push_back(l);
+    }
+    all.push_back(std::make_unique<SetBench>(o, set, table, copy++));  // the main lcore's
+    for (size_t i = 0; i < lcores.size(); ++i) {
+      rte_eal_remote_launch([](void* p) { static_cast<SetBench*>(p)->run(); return 0; },
+                            all[i].get(), lcores[i]);
+    }
+    all.back()->run();
+    rte_eal_mp_wait_lcore();
+    json workers = json::array();
+    for (size_t i = 0; i < all.size(); ++i) {
+      json w = all[i]->report(set.name, hitlist_entries);
+      w["lcore"] = i < lcores.size() ? lcores[i] : rte_get_main_lcore();
+      workers.push_back(std::move(w));
+    }
+    r["parallel"] = std::move(workers);
+  }
+  return r;
+}
+
+json SetBench::report(const std::string& name, uint32_t hitlist_entries) const {
+  const uint32_t iters = iterations();
   const double hz = double(rte_get_tsc_hz());
   json out = json::array();
   double prev = 0;
@@ -749,7 +807,7 @@ json bench_set(const Options& o, const PacketSet& set, const hl::HitlistTable* t
     out.push_back(std::move(st));
     prev = cpp;
   }
-  return {{"set", set.name},
+  return {{"set", name},
           {"hitlist_entries", hitlist_entries},
           {"packets", src.size()},
           {"iterations", iters},
@@ -996,10 +1054,18 @@ void print_text(const json& r) {
   if (r.contains("sets")) {
     fmt::print("\n{:<6} {:>8} {:>9} {:>6}  {:<10} {:>11} {:>8} {:>9} {:>10}\n", "set", "hitlist",
                "packets", "iters", "stage", "cycles/pkt", "(stage)", "Mpps", "wall cyc");
+    std::vector<std::pair<std::string, json>> rows;
     for (const auto& s : r["sets"]) {
+      rows.emplace_back(s["set"].get<std::string>(), s);
+      if (s.contains("parallel")) {
+        for (const auto& w : s["parallel"])
+          rows.emplace_back(fmt::format("{}@{}", s["set"].get<std::string>(), w["lcore"].get<int>()), w);
+      }
+    }
+    for (const auto& [label, s] : rows) {
       for (const auto& st : s["stages"]) {
         fmt::print("{:<6} {:>8} {:>9} {:>6}  {:<10} {:>11.1f} {:>8.1f} {:>9.2f} {:>10.1f}\n",
-                   s["set"].get<std::string>(), s["hitlist_entries"].get<uint64_t>(),
+                   label, s["hitlist_entries"].get<uint64_t>(),
                    s["packets"].get<uint64_t>(), s["iterations"].get<uint64_t>(),
                    st["stage"].get<std::string>(), st["cycles_per_packet"].get<double>(),
                    st["stage_cycles_per_packet"].get<double>(), st["mpps"].get<double>(),
