@@ -443,7 +443,9 @@ PacketSet imix_set(uint32_t n, Traffic t) {
 class RingSource {
  public:
   RingSource(const PacketSet& set, unsigned copy) : n_(set.count), mbufs_(n_), scratch_(n_) {
-    const std::string tag = fmt::format("hsb_{}{}", set.name, copy);
+    // Unique per source: a closed net_ring port keeps its device name registered.
+    static unsigned serial = 0;
+    const std::string tag = fmt::format("hsb_{}{}_{}", set.name, copy, serial++);
     const uint32_t room = RTE_PKTMBUF_HEADROOM + set.max_len;
     const unsigned cache = std::min(256u, n_ / 2);
     pool_ = rte_pktmbuf_pool_create((tag + "_pool").c_str(), n_, cache, 0, uint16_t(room),
@@ -465,6 +467,9 @@ class RingSource {
       mbufs_[i] = m;
     }
     rte_pktmbuf_free_bulk(mbufs_.data(), n_);
+    // Empty this lcore's cache into the pool: --parallel refills from another lcore.
+    if (rte_mempool_cache* c = rte_mempool_default_cache(pool_, rte_lcore_id()))
+      rte_mempool_cache_flush(c, pool_);
 
     int port = rte_eth_from_ring(ring_);
     if (port < 0)
