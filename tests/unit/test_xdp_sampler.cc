@@ -3,7 +3,10 @@
 #include <boost/test/unit_test.hpp>
 
 #include "control/config.h"
+#include "control/metrics.h"
+#include "control/stats_json.h"
 #include "dataplane/xdp/xdp_sampler.h"
+#include "telemetry/prometheus.h"
 
 using namespace haystack;
 
@@ -29,6 +32,39 @@ BOOST_AUTO_TEST_CASE(counts_sum_over_cpus) {
   BOOST_TEST(c.per_cpu.size() == 3u);
   BOOST_TEST(c.per_cpu[2].unsampled == 9u);
   BOOST_TEST(sum_xdp_counts({}).seen() == 0u);
+}
+
+// The kernel counts reach the stats document and /metrics; ports without a sampler show
+// no XDP figures.
+BOOST_AUTO_TEST_CASE(counts_in_stats_and_metrics) {
+  const Config cfg = parse_config("mode: ixp\nports:\n  - name: m0\n    device: net_ring0\n",
+                                  "test.yaml");
+  StatsSnapshot s;
+  s.version = "1";
+  s.config = &cfg;
+  PortSnapshot with, without;
+  with.info.name = "mirror";
+  with.stats.xdp = true;
+  with.stats.xdp_counts = sum_xdp_counts({{3, 17, 0}, {2, 5, 1}});
+  without.info.name = "plain";
+  s.ports = {with, without};
+
+  const auto doc = stats_to_json(s);
+  const auto& x = doc["ports"][0]["xdp"];
+  BOOST_TEST(x["sampled"].get<uint64_t>() == 5u);
+  BOOST_TEST(x["unsampled"].get<uint64_t>() == 22u);
+  BOOST_TEST(x["no_socket"].get<uint64_t>() == 1u);
+  BOOST_TEST(x["total"].get<uint64_t>() == 28u);
+  BOOST_TEST(x["per_cpu"].size() == 2u);
+  BOOST_TEST(x["per_cpu"][1]["unsampled"].get<uint64_t>() == 5u);
+  BOOST_TEST(!doc["ports"][1].contains("xdp"));
+
+  const std::string text = prom::render(metrics_from(s, prom::ExporterCounters{}));
+  auto has = [&](const std::string& line) { return text.find("\n" + line + "\n") != std::string::npos; };
+  BOOST_TEST(has("haystack_port_xdp_sampled_total{port=\"mirror\"} 5"));
+  BOOST_TEST(has("haystack_port_xdp_unsampled_total{port=\"mirror\"} 22"));
+  BOOST_TEST(has("haystack_port_xdp_no_socket_total{port=\"mirror\"} 1"));
+  BOOST_TEST(text.find("haystack_port_xdp_sampled_total{port=\"plain\"}") == std::string::npos);
 }
 
 BOOST_AUTO_TEST_SUITE_END()
