@@ -86,7 +86,8 @@ constexpr const char* kUsage = R"(usage:
                                synthetic frames run between 8192 subscriber lines
                                (100.64.0.0/10, 2001:db8:1::/48, 1 in 4 IPv6 lines
                                with an EUI-64 address) and remote hosts; 1 flow in
-                               --hit-every goes to a hitlist endpoint
+                               --hit-every goes to a hitlist endpoint, one of 4 that
+                               its line uses
       --hitlist-entries N[,N]  synthetic hitlist sizes (default 100000,1000000; 0: none)
       --hit-every N            1 in N flows to a hitlist endpoint (default 8)
       --flows N                flows the synthetic frames belong to, skewed (frame i ->
@@ -99,6 +100,8 @@ constexpr const char* kUsage = R"(usage:
       --iterations K           timed passes over the set per stage (default: ~16M
                                packets per stage); stages are interleaved per pass
       --with-testpmd           also run the testpmd-floor comparison afterwards
+      --no-prefetch-next       leave out WorkerCore::prefetch_next (hitlist slots of the
+                               next frame), to measure what it saves
       --parallel               after each set, run it again on every EAL lcore at once
                                (one copy each; EAL -l/--lcores picks them) and report
                                each worker's figures: per-worker cost should not grow
@@ -147,6 +150,7 @@ constexpr uint64_t kBinNs = 60'000'000'000ULL;
 // The worker bench keeps one bin open for its whole run (no roll-over inside a pass).
 constexpr uint64_t kBenchBinNs = 24 * 3600 * 1'000'000'000ULL;
 constexpr const char* kPcapVdev = "net_pcap_bench";
+bool g_prefetch_next = true;  // --no-prefetch-next: WorkerCore::prefetch_next off (A/B)
 
 uint32_t to_u32(const std::string& opt, const std::string& v, uint32_t lo, uint32_t hi) {
   size_t pos = 0;
@@ -216,6 +220,8 @@ Options parse_args(int argc, char** argv) {
       o.cmd = s;
     } else if (s == "--json") {
       o.json = true;
+    } else if (s == "--no-prefetch-next") {
+      g_prefetch_next = false;
     } else if (s == "--parallel") {
       o.parallel = true;
     } else if (s == "--with-testpmd") {
@@ -346,7 +352,9 @@ uint32_t traffic_frame(const Traffic& t, uint32_t flow, uint32_t len, bool v6, u
   uint8_t remote[16] = {};
   const hl::Endpoint* e = nullptr;
   if (t.bundle != nullptr && (h >> 13) % t.hit_every == 0) {
-    e = &t.bundle->endpoints[(h >> 24) % t.bundle->endpoints.size()];
+    // An IoT device talks to a few backends: each line uses 4 endpoints of its own.
+    const size_t n = t.bundle->endpoints.size();
+    e = &t.bundle->endpoints[(size_t(line) * 7919 + (h >> 24) % 4) % n];
     v6 = !e->addr.v4;
     if (e->proto != 0) tcp = e->proto == ipproto::kTcp;
     if (!e->any_port) remote_port = e->port;
@@ -596,8 +604,13 @@ PassCost timed_pass(uint16_t port, uint16_t burst, WorkerCore* core) {
   while (uint16_t n = rte_eth_rx_burst(port, 0, bufs, burst)) {
     if constexpr (W != Work::kNone) {
       const uint64_t now = W == Work::kCore ? wall_clock_ns() : 0;
+      rte_prefetch0(rte_pktmbuf_mtod(bufs[0], void*));
+      if (n > 1) rte_prefetch0(rte_pktmbuf_mtod(bufs[1], void*));
       for (uint16_t i = 0; i < n; ++i) {
-        if (i + 1 < n) rte_prefetch0(rte_pktmbuf_mtod(bufs[i + 1], void*));
+        if (i + 2 < n) rte_prefetch0(rte_pktmbuf_mtod(bufs[i + 2], void*));
+        if (W == Work::kCore && i + 1 < n && g_prefetch_next) {
+          core->prefetch_next(rte_pktmbuf_mtod(bufs[i + 1], const uint8_t*), bufs[i + 1]->data_len);
+        }
         const rte_mbuf* m = bufs[i];
         const uint8_t* data = rte_pktmbuf_mtod(m, const uint8_t*);
         if constexpr (W == Work::kParse) {
