@@ -84,7 +84,7 @@ constexpr const char* kUsage = R"(usage:
                                  64:   64-byte IPv4 TCP/UDP frames
                                  imix: 7:4:1 of 64/576/1500 bytes, 1 in 4 flows IPv6
                                synthetic frames run between 8192 subscriber lines
-                               (100.64.0.0/10, 2001:db8:1::/48, 1 in 4 IPv6 lines
+                               (100.64.0.0/10, 2a01:db8:1::/48, 1 in 4 IPv6 lines
                                with an EUI-64 address) and remote hosts; 1 flow in
                                --hit-every goes to a hitlist endpoint, one of 4 that
                                its line uses
@@ -332,7 +332,7 @@ constexpr uint32_t kLines = 8192;  // subscriber lines per worker per bin
 // The subscriber prefixes the synthetic frames use, as the bench configures isp mode.
 std::vector<Prefix> bench_subscribers() {
   std::vector<Prefix> v;
-  for (const char* t : {"100.64.0.0/10", "2001:db8:1::/48"}) {
+  for (const char* t : {"100.64.0.0/10", "2a01:db8:1::/48"}) {
     Prefix p;
     std::string why;
     if (!parse_prefix(t, p, why)) throw std::logic_error(why);
@@ -362,15 +362,14 @@ uint32_t traffic_frame(const Traffic& t, uint32_t flow, uint32_t len, bool v6, u
   if (e != nullptr) {
     std::memcpy(remote, e->addr.b.data() + (v6 ? 0 : 12), v6 ? 16 : 4);
   } else if (v6) {
-    put32(remote, 0x20010db8);  // 2001:db8:ffff::/48, outside the hitlist's low bits
-    put16(remote + 4, 0xffff);
+    put32(remote, 0x2a02ffff);  // 2a02:ffff::/32, outside the hitlist's 2001:db8::/32
     put32(remote + 12, uint32_t(h >> 32));
   } else {
     put32(remote, 0xc6120000u | uint32_t(h >> 47));  // 198.18.0.0/15
   }
   uint8_t sub[16] = {};
-  if (v6) {  // 2001:db8:1:<line>00::/56; 1 line in 4 uses an EUI-64 interface id
-    put32(sub, 0x20010db8);
+  if (v6) {  // 2a01:db8:1:<line>00::/56 (outside the hitlist's /32); 1 line in 4 EUI-64
+    put32(sub, 0x2a010db8);
     put16(sub + 4, 1);
     put16(sub + 6, uint16_t(line << 8));
     if (line % 4 == 0) {
