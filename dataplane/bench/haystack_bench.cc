@@ -426,7 +426,8 @@ uint32_t traffic_frame(const Traffic& t, uint32_t flow, uint32_t len, bool v6, u
 }
 
 PacketSet mix64_set(uint32_t n, Traffic t) {
-  return {"64", n ? n : 1u << 20, 64, [t](uint32_t i, uint8_t* out) {
+  // Room for 74 bytes: IPv6/TCP to an IPv6 hitlist endpoint does not fit in 64.
+  return {"64", n ? n : 1u << 20, 74, [t](uint32_t i, uint8_t* out) {
             return traffic_frame(t, t.flow_of(i), 64, false, out);
           }};
 }
@@ -465,12 +466,16 @@ class RingSource {
                       "(raise EAL -m or lower --packets)",
                       set.name, n_, room, rte_strerror(rte_errno)));
     }
+    std::vector<uint8_t> frame(65536);  // any pcap record fits
     for (uint32_t i = 0; i < n_; ++i) {
       rte_mbuf* m = rte_pktmbuf_alloc(pool_);
       if (m == nullptr) throw std::runtime_error("mbuf pool exhausted while building");
-      uint8_t* d = rte_pktmbuf_mtod(m, uint8_t*);
-      uint32_t len = set.frame(i, d);
-      rte_pktmbuf_append(m, uint16_t(len));
+      const uint32_t len = set.frame(i, frame.data());
+      if (len > set.max_len || rte_pktmbuf_append(m, uint16_t(len)) == nullptr) {
+        throw std::logic_error(
+            fmt::format("set {}: frame {} of {} bytes exceeds the mbuf room", set.name, i, len));
+      }
+      std::memcpy(rte_pktmbuf_mtod(m, uint8_t*), frame.data(), len);
       mbufs_[i] = m;
     }
     rte_pktmbuf_free_bulk(mbufs_.data(), n_);
