@@ -32,7 +32,8 @@ std::string device_arg(std::string_view device, std::string_view key) {
   size_t pos = device.find(',');
   while (pos != std::string_view::npos) {
     size_t next = device.find(',', pos + 1);
-    std::string_view kv = device.substr(pos + 1, next == std::string_view::npos ? next : next - pos - 1);
+    std::string_view kv =
+        device.substr(pos + 1, next == std::string_view::npos ? next : next - pos - 1);
     if (kv.size() > key.size() && kv.substr(0, key.size()) == key && kv[key.size()] == '=') {
       return std::string(kv.substr(key.size() + 1));
     }
@@ -56,7 +57,8 @@ XdpSampler::XdpSampler(const std::string& ifname) : ifname_(ifname) {
     fail(ifname, "no XDP program attached (is xdp_prog= set on the net_af_xdp device?)");
   }
   const int prog_fd = bpf_prog_get_fd_by_id(prog_id_);
-  if (prog_fd < 0) fail(ifname, fmt::format("cannot open program {}: {}", prog_id_, std::strerror(errno)));
+  if (prog_fd < 0)
+    fail(ifname, fmt::format("cannot open program {}: {}", prog_id_, std::strerror(errno)));
   // The first call learns how many maps the program uses, the second fetches their ids.
   bpf_prog_info info{};
   uint32_t len = sizeof info;
@@ -72,7 +74,8 @@ XdpSampler::XdpSampler(const std::string& ifname) : ifname_(ifname) {
     rc = bpf_obj_get_info_by_fd(prog_fd, &info, &len);
   }
   close(prog_fd);
-  if (rc != 0) fail(ifname, fmt::format("cannot read program {}: {}", prog_id_, std::strerror(errno)));
+  if (rc != 0)
+    fail(ifname, fmt::format("cannot read program {}: {}", prog_id_, std::strerror(errno)));
 
   for (uint32_t id : ids) {
     int fd = bpf_map_get_fd_by_id(id);
@@ -94,8 +97,8 @@ XdpSampler::XdpSampler(const std::string& ifname) : ifname_(ifname) {
     close(fd);
   }
   if (config_fd_ < 0 || counts_fd_ < 0) {
-    fail(ifname, fmt::format("program {} is not the Haystack sampler (no maps {} and {})",
-                             prog_id_, HS_XDP_CONFIG_MAP, HS_XDP_COUNTS_MAP));
+    fail(ifname, fmt::format("program {} is not the Haystack sampler (no maps {} and {})", prog_id_,
+                             HS_XDP_CONFIG_MAP, HS_XDP_COUNTS_MAP));
   }
   ncpus_ = libbpf_num_possible_cpus();
   if (ncpus_ <= 0) fail(ifname, "cannot count the possible CPUs");

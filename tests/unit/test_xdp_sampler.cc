@@ -37,8 +37,8 @@ BOOST_AUTO_TEST_CASE(counts_sum_over_cpus) {
 // The kernel counts reach the stats document and /metrics; ports without a sampler show
 // no XDP figures.
 BOOST_AUTO_TEST_CASE(counts_in_stats_and_metrics) {
-  const Config cfg = parse_config("mode: ixp\nports:\n  - name: m0\n    device: net_ring0\n",
-                                  "test.yaml");
+  const Config cfg =
+      parse_config("mode: ixp\nports:\n  - name: m0\n    device: net_ring0\n", "test.yaml");
   StatsSnapshot s;
   s.version = "1";
   s.config = &cfg;
@@ -60,7 +60,9 @@ BOOST_AUTO_TEST_CASE(counts_in_stats_and_metrics) {
   BOOST_TEST(!doc["ports"][1].contains("xdp"));
 
   const std::string text = prom::render(metrics_from(s, prom::ExporterCounters{}));
-  auto has = [&](const std::string& line) { return text.find("\n" + line + "\n") != std::string::npos; };
+  auto has = [&](const std::string& line) {
+    return text.find("\n" + line + "\n") != std::string::npos;
+  };
   BOOST_TEST(has("haystack_port_xdp_sampled_total{port=\"mirror\"} 5"));
   BOOST_TEST(has("haystack_port_xdp_unsampled_total{port=\"mirror\"} 22"));
   BOOST_TEST(has("haystack_port_xdp_no_socket_total{port=\"mirror\"} 1"));
@@ -77,7 +79,8 @@ std::string port(const std::string& device, const std::string& extra) {
   return "mode: ixp\n"
          "ports:\n"
          "  - name: p0\n"
-         "    device: \"" + device + "\"\n" + extra;  // extra starts on line 5
+         "    device: \"" +
+         device + "\"\n" + extra;  // extra starts on line 5
 }
 
 void expect_error(const std::string& text, int line, const std::string& key,
@@ -106,8 +109,8 @@ BOOST_AUTO_TEST_CASE(defaults_without_sampler) {
 }
 
 BOOST_AUTO_TEST_CASE(rate_and_action) {
-  Config c = parse_config(port(kDev, "    xdp_sample_rate: 16\n    xdp_unsampled: pass\n"),
-                          "test.yaml");
+  Config c =
+      parse_config(port(kDev, "    xdp_sample_rate: 16\n    xdp_unsampled: pass\n"), "test.yaml");
   BOOST_TEST(c.ports[0].xdp_sample_rate == 16u);
   BOOST_TEST(!c.ports[0].xdp_drop_unsampled);
   c = parse_config(port(kDev, "    xdp_sample_rate: 1\n"), "test.yaml");
