@@ -462,9 +462,12 @@ struct PortLines {
 
 PortConfig parse_port(const Reader& r, const Item& item, PortLines& lines) {
   if (!item.node.IsMap()) {
-    r.expected(item, "a map with keys name, device, rx_queues, rx_descriptors, promiscuous");
+    r.expected(item,
+               "a map with keys name, device, rx_queues, rx_descriptors, promiscuous, "
+               "xdp_sample_rate, xdp_unsampled");
   }
-  MapReader m(r, item, {"name", "device", "rx_queues", "rx_descriptors", "promiscuous"});
+  MapReader m(r, item, {"name", "device", "rx_queues", "rx_descriptors", "promiscuous",
+                        "xdp_sample_rate", "xdp_unsampled"});
   PortConfig p;
   p.line = item.line;
 
@@ -503,6 +506,25 @@ PortConfig parse_port(const Reader& r, const Item& item, PortLines& lines) {
     p.rx_descriptors = static_cast<uint16_t>(get_pow2(r, *i, 64, 16384));
   }
   if (const Item* i = m.get("promiscuous")) p.promiscuous = get_bool(r, *i);
+
+  // XDP sampler (dataplane/xdp/): only on net_af_xdp devices that load it with xdp_prog=.
+  if (const Item* i = m.get("xdp_sample_rate")) {
+    p.xdp_sample_rate = static_cast<uint32_t>(get_uint(r, *i, 1, 1u << 30));
+    if (p.dpdk_name().rfind("net_af_xdp", 0) != 0 || p.device.find(",iface=") == std::string::npos ||
+        p.device.find(",xdp_prog=") == std::string::npos) {
+      r.fail(i->line, m.child_key("xdp_sample_rate"),
+             "needs a net_af_xdp device with iface= and xdp_prog=<xdp_sampler.bpf.o>, got \"" +
+                 p.device + "\"");
+    }
+  }
+  if (const Item* i = m.get("xdp_unsampled")) {
+    const std::string v = get_string(r, *i);
+    if (v != "drop" && v != "pass") r.expected(*i, "drop or pass");
+    if (p.xdp_sample_rate == 0) {
+      r.fail(i->line, m.child_key("xdp_unsampled"), "needs xdp_sample_rate");
+    }
+    p.xdp_drop_unsampled = v == "drop";
+  }
 
   if (p.dpdk_name().rfind("net_pcap", 0) == 0) {
     const size_t n = pcap_rx_queue_args(p.device);

@@ -41,6 +41,8 @@ struct PortConfig {
   uint16_t rx_queues = 1;
   uint16_t rx_descriptors = 1024;
   bool promiscuous = true;
+  uint32_t xdp_sample_rate = 0;    // XDP sampler 1-in-N (net_af_xdp + xdp_prog=); 0: none
+  bool xdp_drop_unsampled = true;  // xdp_unsampled: drop | pass
   int line = 0;  // where it was defined, for later error messages
 
   bool is_vdev() const { return device.rfind("net_", 0) == 0; }

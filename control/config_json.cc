@@ -18,11 +18,16 @@ nlohmann::ordered_json config_to_json(const Config& c) {
                                    {"ipv6", c.subscriber_ipv6_len}};
   ojson ports = ojson::array();
   for (const PortConfig& p : c.ports) {
-    ports.push_back({{"name", p.name},
-                     {"device", p.device},
-                     {"rx_queues", p.rx_queues},
-                     {"rx_descriptors", p.rx_descriptors},
-                     {"promiscuous", p.promiscuous}});
+    ojson port = {{"name", p.name},
+                  {"device", p.device},
+                  {"rx_queues", p.rx_queues},
+                  {"rx_descriptors", p.rx_descriptors},
+                  {"promiscuous", p.promiscuous}};
+    if (p.xdp_sample_rate != 0) {
+      port["xdp_sample_rate"] = p.xdp_sample_rate;
+      port["xdp_unsampled"] = p.xdp_drop_unsampled ? "drop" : "pass";
+    }
+    ports.push_back(std::move(port));
   }
   j["ports"] = ports;
   j["workers"] = c.workers;

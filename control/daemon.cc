@@ -248,6 +248,10 @@ void Daemon::open_ports() {
     s.mbuf_cache = cfg_.mempool_cache;
     s.data_room = cfg_.mbuf_data_room;
     s.want_timestamps = clock_ == ClockSource::kPacket;
+    if (pc.xdp_sample_rate != 0) {
+      s.xdp_iface = device_arg(pc.device, "iface");
+      s.xdp = {pc.xdp_sample_rate, pc.xdp_drop_unsampled};
+    }
     ports_.push_back(std::make_unique<Port>(s));
     if (clock_ == ClockSource::kPacket && !ports_.back()->info().rx_timestamps) {
       throw ConfigError(cfg_.source_file, pc.line, "clock",

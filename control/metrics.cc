@@ -105,6 +105,30 @@ std::vector<Family> metrics_from(const StatsSnapshot& s, const prom::ExporterCou
     for (const auto& p : s.ports) f.samples.push_back(Sample{{{"port", p.info.name}}, double(p.stats.*m.field)});
     out.push_back(std::move(f));
   }
+  // XDP sampler counts from the kernel, for ports that have one (AF_XDP mode).
+  struct XdpMetric {
+    const char* name;
+    const char* help;
+    uint64_t XdpCounts::*field;
+  };
+  const XdpMetric xm[] = {
+      {"haystack_port_xdp_sampled_total", "packets the XDP sampler redirected to haystackd",
+       &XdpCounts::sampled},
+      {"haystack_port_xdp_unsampled_total",
+       "packets the XDP sampler kept back (counted in the kernel, not processed)",
+       &XdpCounts::unsampled},
+      {"haystack_port_xdp_no_socket_total",
+       "sampled packets on an RX queue without an AF_XDP socket (handled as unsampled)",
+       &XdpCounts::no_socket},
+  };
+  for (const auto& m : xm) {
+    Family f = family(m.name, m.help);
+    for (const auto& p : s.ports) {
+      if (p.stats.xdp)
+        f.samples.push_back(Sample{{{"port", p.info.name}}, double(p.stats.xdp_counts.*m.field)});
+    }
+    if (!f.samples.empty()) out.push_back(std::move(f));
+  }
   Family qp = family("haystack_port_queue_rx_packets_total", "packets received per RX queue");
   Family qb = family("haystack_port_queue_rx_bytes_total", "bytes received per RX queue");
   for (const auto& p : s.ports) {

@@ -98,6 +98,22 @@ ojson stats_to_json(const StatsSnapshot& s) {
     j["imissed"] = p.stats.imissed;
     j["ierrors"] = p.stats.ierrors;
     j["rx_nombuf"] = p.stats.rx_nombuf;
+    if (p.stats.xdp) {
+      // Every packet the XDP sampler saw, from the kernel: sampled ones went to haystackd
+      // (ipackets + imissed), the rest were counted and passed or dropped there.
+      const XdpCounts& x = p.stats.xdp_counts;
+      ojson per_cpu = ojson::array();
+      for (const auto& c : x.per_cpu) {
+        per_cpu.push_back({{"sampled", c.sampled},
+                           {"unsampled", c.unsampled},
+                           {"no_socket", c.no_socket}});
+      }
+      j["xdp"] = {{"sampled", x.sampled},
+                  {"unsampled", x.unsampled},
+                  {"no_socket", x.no_socket},
+                  {"total", x.seen()},
+                  {"per_cpu", std::move(per_cpu)}};
+    }
     ports.push_back(std::move(j));
   }
   doc["ports"] = std::move(ports);

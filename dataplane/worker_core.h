@@ -13,6 +13,7 @@
 #include "dataplane/parser.h"
 #include "dataplane/sampler.h"
 #include "dataplane/worker_counters.h"
+#include "signatures/hitlist_table.h"
 
 namespace haystack {
 
@@ -43,6 +44,22 @@ class WorkerCore {
   // Processes one frame received on local queue index `queue` at time `ts_ns`.
   PacketVerdict on_packet(uint32_t queue, const uint8_t* data, uint32_t caplen,
                           uint32_t wire_len, uint64_t ts_ns, ParsedPacket& pkt);
+
+  // Called for the next frame of a burst before on_packet() of the current one: when IoT
+  // matching is on, peeks at the addresses of an untagged IPv4/IPv6 frame and prefetches
+  // their hitlist slots, so the lookups of the next packet do not wait on memory. Only a
+  // hint: other frames are looked up as usual, just without the head start.
+  void prefetch_next(const uint8_t* data, uint32_t caplen) const {
+    if (iot_.table == nullptr || caplen < 14 + 40) return;
+    const uint16_t type = uint16_t(data[12] << 8 | data[13]);
+    if (type == 0x0800 && (data[14] >> 4) == 4) {
+      iot_.table->prefetch(IpAddr::from_v4(data + 14 + 12));
+      iot_.table->prefetch(IpAddr::from_v4(data + 14 + 16));
+    } else if (type == 0x86dd) {
+      iot_.table->prefetch(IpAddr::from_v6(data + 14 + 8));
+      iot_.table->prefetch(IpAddr::from_v6(data + 14 + 24));
+    }
+  }
 
   // Wall-clock mode: closes the open bin once `now_ns` has passed its end.
   void advance(uint64_t now_ns);

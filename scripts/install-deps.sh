@@ -9,6 +9,7 @@ PKGS=(
   dpdk dpdk-dev libpcap-dev
   libhyperscan-dev libbpf-dev libjemalloc-dev libspdlog-dev libfmt-dev
   libboost-test-dev libyaml-cpp-dev nlohmann-json3-dev libcli11-dev
+  tcpreplay linux-perf valgrind
   libnuma-dev python3 python3-pyelftools python3-pyasn tcpdump jq iproute2 procps
   prometheus ieee-data nfdump publicsuffix
   clickhouse-server clickhouse-client libcurl4-openssl-dev

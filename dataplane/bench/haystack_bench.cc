@@ -27,9 +27,12 @@
 #include <chrono>
 #include <cstdio>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <functional>
 #include <map>
+#include <memory>
+#include <sstream>
 #include <stdexcept>
 #include <string>
 #include <thread>
@@ -42,12 +45,17 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "control/config.h"
 #include "dataplane/bench/flowtree_bench.h"
 #include "dataplane/bench/hitlist_bench.h"
 #include "dataplane/dpdk/port.h"
 #include "dataplane/dpdk/worker.h"
+#include "dataplane/iot_evidence.h"
 #include "dataplane/pcap_file.h"
+#include "dataplane/prefix.h"
 #include "dataplane/worker_core.h"
+#include "signatures/hitlist_synth.h"
+#include "signatures/hitlist_table.h"
 
 extern char** environ;
 
@@ -56,24 +64,47 @@ namespace {
 
 using json = nlohmann::ordered_json;
 using Clock = std::chrono::steady_clock;
+namespace hl = hitlist;
 
 constexpr const char* kUsage = R"(usage:
   haystack-bench worker [options] [-- EAL args]
       Cycles/packet and Mpps of the worker loop on one core, fed from pre-built mbufs
-      held in memory through a net_ring ethdev, stage by stage:
-        rx+free    rte_eth_rx_burst + rte_pktmbuf_free_bulk
-        +parse     ... + parse_packet per packet
-        +sampling  ... + WorkerCore::on_packet (bin clock, parse, counters, sampling)
+      held in memory through a net_ring ethdev, stage by stage. Each stage is a pass of
+      the same loop with one more part of the real WorkerCore switched on, so a stage's
+      own cost is the difference to the stage above it:
+        rx+free     rte_eth_rx_burst + rte_pktmbuf_free_bulk
+        +parse      ... + parse_packet per packet
+        +sampling   ... + WorkerCore::on_packet (bin clock, parse, counters, sampling)
+        +flowtrees  ... + 11 Flowtrees (default feature sets and budgets) at --flow-rate
+        +hitlist    ... + hitlist lookup and IoT evidence at --iot-rate (isp mode)
+        +eui64      ... + IPv6 EUI-64 exposure: the full default pipeline
+      The last three run once per --hitlist-entries size.
       --mix pcap|64|imix|all   packet set(s) (default all)
                                  pcap: the --pcap capture, cycled to --packets frames
-                                 64:   64-byte IPv4 TCP/UDP frames, one flow each
+                                 64:   64-byte IPv4 TCP/UDP frames
                                  imix: 7:4:1 of 64/576/1500 bytes, 1 in 4 flows IPv6
+                               synthetic frames run between 8192 subscriber lines
+                               (100.64.0.0/10, 2a01:db8:1::/48, 1 in 4 IPv6 lines
+                               with an EUI-64 address) and remote hosts; 1 flow in
+                               --hit-every goes to a hitlist endpoint, one of 4 that
+                               its line uses
+      --hitlist-entries N[,N]  synthetic hitlist sizes (default 100000,1000000; 0: none)
+      --hit-every N            1 in N flows to a hitlist endpoint (default 8)
+      --flows N                flows the synthetic frames belong to, skewed (frame i ->
+                               flow N*u^4, u uniform): default 65536; 0: one per frame
+      --evidence-lines N       lines of the IoT evidence table whose resident size is
+                               reported with the filled trees' (default 1000000)
       --packets N              mbufs per set (default: pcap max(capture, 4096),
                                64 1048576, imix 262144); synthetic sets use a distinct
                                flow per frame; N sets the working set (cache vs DRAM)
       --iterations K           timed passes over the set per stage (default: ~16M
                                packets per stage); stages are interleaved per pass
       --with-testpmd           also run the testpmd-floor comparison afterwards
+      --no-prefetch-next       leave out WorkerCore::prefetch_next (hitlist slots of the
+                               next frame), to measure what it saves
+      --parallel               after each set, run it again on every EAL lcore at once
+                               (one copy each; EAL -l/--lcores picks them) and report
+                               each worker's figures: per-worker cost should not grow
   haystack-bench testpmd-floor [options] [-- EAL args]
       Mpps of haystack's Worker::run and of dpdk-testpmd rxonly, one after the other on
       the same lcore, both reading --pcap through net_pcap with infinite_rx=1.
@@ -104,14 +135,22 @@ struct Options {
   bool json = false;
   bool with_testpmd = false;
   uint32_t seconds = 5;
+  std::vector<uint32_t> hitlist_entries{100000, 1000000};
+  uint32_t hit_every = 8;
+  uint32_t evidence_lines = 1000000;
+  uint32_t flows = 65536;
+  bool parallel = false;
   std::string testpmd = "dpdk-testpmd";
   std::vector<std::string> eal;
 };
 
 constexpr uint16_t kMaxBurst = 512;
-constexpr uint64_t kPacketsPerStage = 16u << 20;
+constexpr uint64_t kPacketsPerStage = 8u << 20;
 constexpr uint64_t kBinNs = 60'000'000'000ULL;
+// The worker bench keeps one bin open for its whole run (no roll-over inside a pass).
+constexpr uint64_t kBenchBinNs = 24 * 3600 * 1'000'000'000ULL;
 constexpr const char* kPcapVdev = "net_pcap_bench";
+bool g_prefetch_next = true;  // --no-prefetch-next: WorkerCore::prefetch_next off (A/B)
 
 uint32_t to_u32(const std::string& opt, const std::string& v, uint32_t lo, uint32_t hi) {
   size_t pos = 0;
@@ -147,6 +186,18 @@ Options parse_args(int argc, char** argv) {
       {"--flow-rate", u32(o.sampling.flow_rate, 1, ~0u)},
       {"--iot-rate", u32(o.sampling.iot_rate, 1, ~0u)},
       {"--seconds", u32(o.seconds, 1, 3600)},
+      {"--hit-every", u32(o.hit_every, 1, 1u << 20)},
+      {"--evidence-lines", u32(o.evidence_lines, 1, 1u << 24)},
+      {"--flows", u32(o.flows, 0, 1u << 24)},
+      {"--hitlist-entries", [&](const auto& k, const auto& v) {
+         o.hitlist_entries.clear();
+         for (size_t at = 0; at <= v.size();) {
+           size_t comma = std::min(v.find(',', at), v.size());
+           uint32_t n = to_u32(k, v.substr(at, comma - at), 0, 1u << 24);
+           if (n != 0) o.hitlist_entries.push_back(n);
+           at = comma + 1;
+         }
+       }},
       {"--method", [&](const auto&, const auto& v) {
          if (v != "count" && v != "hash") throw std::invalid_argument("--method: count or hash");
          o.sampling.method = v == "hash" ? SampleMethod::kHash : SampleMethod::kCount;
@@ -169,6 +220,10 @@ Options parse_args(int argc, char** argv) {
       o.cmd = s;
     } else if (s == "--json") {
       o.json = true;
+    } else if (s == "--no-prefetch-next") {
+      g_prefetch_next = false;
+    } else if (s == "--parallel") {
+      o.parallel = true;
     } else if (s == "--with-testpmd") {
       o.with_testpmd = true;
     } else {
@@ -241,54 +296,6 @@ void put32(uint8_t* p, uint32_t v) {
   put16(p + 2, v);
 }
 
-// One Ethernet frame of flow `flow` (< 2^24, distinct source address per flow), at least
-// `len` bytes long (longer only when the headers do not fit).
-uint32_t synth_frame(uint32_t flow, uint32_t len, bool v6, uint8_t* f) {
-  static constexpr uint16_t kPorts[] = {80, 443, 53, 123, 1883, 8883, 5683, 3478};
-  const uint64_t h = mix64(flow);
-  const bool tcp = h & 1;
-  const uint32_t l3 = v6 ? 40 : 20, l4 = tcp ? 20 : 8;
-  len = std::max(len, 14 + l3 + l4);
-  std::memset(f, 0, len);
-  static constexpr uint8_t kMacs[12] = {2, 0, 0, 0, 0, 1, 2, 0, 0, 0, 0, 2};
-  std::memcpy(f, kMacs, sizeof kMacs);
-  put16(f + 12, v6 ? 0x86dd : 0x0800);
-  uint8_t* ip = f + 14;
-  const uint8_t proto = tcp ? ipproto::kTcp : ipproto::kUdp;
-  if (v6) {
-    put32(ip, 0x60000000u | (flow & 0xfffff));
-    put16(ip + 4, len - 14 - l3);
-    ip[6] = proto;
-    ip[7] = 64;
-    put32(ip + 8, 0x20010db8);  // src 2001:db8::<flow>
-    put32(ip + 20, flow);
-    put32(ip + 24, 0x20010db8);  // dst 2001:db8:ffff::<hash>
-    put16(ip + 28, 0xffff);
-    put32(ip + 36, uint32_t(h >> 32));
-  } else {
-    ip[0] = 0x45;
-    put16(ip + 2, len - 14);
-    put16(ip + 4, flow & 0xffff);
-    put16(ip + 6, 0x4000);  // DF
-    ip[8] = 64;
-    ip[9] = proto;
-    put32(ip + 12, 0x0a000000u | flow);               // src 10.0.0.0/8 + flow
-    put32(ip + 16, 0xc6120000u | uint32_t(h >> 47));  // dst 198.18.0.0/15
-  }
-  uint8_t* p = ip + l3;
-  put16(p, 1024 + uint32_t(h >> 16) % 64512);
-  put16(p + 2, kPorts[(h >> 8) % std::size(kPorts)]);
-  if (tcp) {
-    put32(p + 4, uint32_t(h));
-    p[12] = 0x50;  // data offset 5
-    p[13] = tcpflag::kAck;
-    put16(p + 14, 65535);
-  } else {
-    put16(p + 4, len - 14 - l3);
-  }
-  return len;
-}
-
 PacketSet pcap_set(const PcapContents& cap, const std::string& path, uint32_t n) {
   if (cap.link != LinkType::kEthernet || cap.packets.empty()) {
     throw std::runtime_error(path + ": need a non-empty Ethernet capture");
@@ -304,16 +311,132 @@ PacketSet pcap_set(const PcapContents& cap, const std::string& path, uint32_t n)
   return s;
 }
 
-PacketSet mix64_set(uint32_t n) {
-  return {"64", n ? n : 1u << 20, 64,
-          [](uint32_t i, uint8_t* out) { return synth_frame(i & 0xffffff, 64, false, out); }};
+// Traffic between subscriber lines and remote hosts, 1 flow in `hit_every` to an endpoint
+// of `b` (when given), so the IoT stages see hits, misses and both directions.
+struct Traffic {
+  const hl::Bundle* bundle = nullptr;
+  uint32_t hit_every = 8;
+  uint32_t flows = 0;  // 0: one flow per frame; else frames spread over this many, skewed
+
+  // The flow of frame i: u^4 skew (u uniform from the frame index), so with 65536 flows
+  // the top 1 % carry about a third of the frames.
+  uint32_t flow_of(uint32_t i) const {
+    if (flows == 0) return i & 0xffffff;
+    const double u = double(mix64(i ^ 0x5bd1e995) >> 11) / double(1ULL << 53);
+    return std::min(flows - 1, uint32_t(double(flows) * u * u * u * u));
+  }
+};
+
+constexpr uint32_t kLines = 8192;  // subscriber lines per worker per bin
+
+// The subscriber prefixes the synthetic frames use, as the bench configures isp mode.
+std::vector<Prefix> bench_subscribers() {
+  std::vector<Prefix> v;
+  for (const char* t : {"100.64.0.0/10", "2a01:db8:1::/48"}) {
+    Prefix p;
+    std::string why;
+    if (!parse_prefix(t, p, why)) throw std::logic_error(why);
+    v.push_back(p);
+  }
+  return v;
 }
 
-PacketSet imix_set(uint32_t n) {
+// One frame of flow `flow`, at least `len` bytes, `v6` unless the flow goes to a hitlist
+// endpoint (whose family wins).
+uint32_t traffic_frame(const Traffic& t, uint32_t flow, uint32_t len, bool v6, uint8_t* f) {
+  static constexpr uint16_t kPorts[] = {80, 443, 53, 123, 1883, 8883, 5683, 3478};
+  const uint64_t h = mix64(flow);
+  const uint32_t line = uint32_t(h % kLines);
+  bool tcp = h & 1;
+  uint16_t remote_port = kPorts[(h >> 8) % std::size(kPorts)];
+  uint8_t remote[16] = {};
+  const hl::Endpoint* e = nullptr;
+  if (t.bundle != nullptr && (h >> 13) % t.hit_every == 0) {
+    // An IoT device talks to a few backends: each line uses 4 endpoints of its own.
+    const size_t n = t.bundle->endpoints.size();
+    e = &t.bundle->endpoints[(size_t(line) * 7919 + (h >> 24) % 4) % n];
+    v6 = !e->addr.v4;
+    if (e->proto != 0) tcp = e->proto == ipproto::kTcp;
+    if (!e->any_port) remote_port = e->port;
+  }
+  if (e != nullptr) {
+    std::memcpy(remote, e->addr.b.data() + (v6 ? 0 : 12), v6 ? 16 : 4);
+  } else if (v6) {
+    put32(remote, 0x2a02ffff);  // 2a02:ffff::/32, outside the hitlist's 2001:db8::/32
+    put32(remote + 12, uint32_t(h >> 32));
+  } else {
+    put32(remote, 0xc6120000u | uint32_t(h >> 47));  // 198.18.0.0/15
+  }
+  uint8_t sub[16] = {};
+  if (v6) {  // 2a01:db8:1:<line>00::/56 (outside the hitlist's /32); 1 line in 4 EUI-64
+    put32(sub, 0x2a010db8);
+    put16(sub + 4, 1);
+    put16(sub + 6, uint16_t(line << 8));
+    if (line % 4 == 0) {
+      const uint8_t iid[8] = {0x02, 0x12, 0x4b, 0xff, 0xfe, uint8_t(line >> 8), uint8_t(line), 1};
+      std::memcpy(sub + 8, iid, 8);
+    } else {
+      put32(sub + 8, uint32_t(h >> 16));
+      put32(sub + 12, flow);
+    }
+  } else {
+    put32(sub, 0x64400000u | line);  // 100.64.0.0/10
+  }
+  const bool up = (h >> 40) & 1;  // subscriber -> remote, or back
+  const uint16_t sub_port = uint16_t(1024 + (h >> 16) % 64512);
+
+  const uint32_t l3 = v6 ? 40 : 20, l4 = tcp ? 20 : 8;
+  len = std::max(len, 14 + l3 + l4);
+  std::memset(f, 0, len);
+  static constexpr uint8_t kMacs[12] = {2, 0, 0, 0, 0, 1, 2, 0, 0, 0, 0, 2};
+  std::memcpy(f, kMacs, sizeof kMacs);
+  put16(f + 12, v6 ? 0x86dd : 0x0800);
+  uint8_t* ip = f + 14;
+  const uint8_t* src = up ? sub : remote;
+  const uint8_t* dst = up ? remote : sub;
+  if (v6) {
+    put32(ip, 0x60000000u | (flow & 0xfffff));
+    put16(ip + 4, len - 14 - l3);
+    ip[6] = tcp ? ipproto::kTcp : ipproto::kUdp;
+    ip[7] = 64;
+    std::memcpy(ip + 8, src, 16);
+    std::memcpy(ip + 24, dst, 16);
+  } else {
+    ip[0] = 0x45;
+    put16(ip + 2, len - 14);
+    put16(ip + 4, flow & 0xffff);
+    put16(ip + 6, 0x4000);  // DF
+    ip[8] = 64;
+    ip[9] = tcp ? ipproto::kTcp : ipproto::kUdp;
+    std::memcpy(ip + 12, src, 4);
+    std::memcpy(ip + 16, dst, 4);
+  }
+  uint8_t* p = ip + l3;
+  put16(p, up ? sub_port : remote_port);
+  put16(p + 2, up ? remote_port : sub_port);
+  if (tcp) {
+    put32(p + 4, uint32_t(h));
+    p[12] = 0x50;  // data offset 5
+    p[13] = tcpflag::kAck;
+    put16(p + 14, 65535);
+  } else {
+    put16(p + 4, len - 14 - l3);
+  }
+  return len;
+}
+
+PacketSet mix64_set(uint32_t n, Traffic t) {
+  // Room for 74 bytes: IPv6/TCP to an IPv6 hitlist endpoint does not fit in 64.
+  return {"64", n ? n : 1u << 20, 74, [t](uint32_t i, uint8_t* out) {
+            return traffic_frame(t, t.flow_of(i), 64, false, out);
+          }};
+}
+
+PacketSet imix_set(uint32_t n, Traffic t) {
   static constexpr uint16_t kSizes[12] = {64, 64, 576, 64, 64, 576, 64, 1500, 64, 576, 64, 576};
-  return {"imix", n ? n : 1u << 18, 1500, [](uint32_t i, uint8_t* out) {
-            uint32_t flow = i & 0xffffff;
-            return synth_frame(flow, kSizes[i % 12], (mix64(flow) >> 62) == 0, out);
+  return {"imix", n ? n : 1u << 18, 1500, [t](uint32_t i, uint8_t* out) {
+            const uint32_t flow = t.flow_of(i);
+            return traffic_frame(t, flow, kSizes[i % 12], (mix64(flow) >> 62) == 0, out);
           }};
 }
 
@@ -327,8 +450,10 @@ PacketSet imix_set(uint32_t n) {
 // the worker does.
 class RingSource {
  public:
-  explicit RingSource(const PacketSet& set) : n_(set.count), mbufs_(n_), scratch_(n_) {
-    const std::string tag = "hsb_" + set.name;
+  RingSource(const PacketSet& set, unsigned copy) : n_(set.count), mbufs_(n_), scratch_(n_) {
+    // Unique per source: a closed net_ring port keeps its device name registered.
+    static unsigned serial = 0;
+    const std::string tag = fmt::format("hsb_{}{}_{}", set.name, copy, serial++);
     const uint32_t room = RTE_PKTMBUF_HEADROOM + set.max_len;
     const unsigned cache = std::min(256u, n_ / 2);
     pool_ = rte_pktmbuf_pool_create((tag + "_pool").c_str(), n_, cache, 0, uint16_t(room),
@@ -341,15 +466,22 @@ class RingSource {
                       "(raise EAL -m or lower --packets)",
                       set.name, n_, room, rte_strerror(rte_errno)));
     }
+    std::vector<uint8_t> frame(65536);  // any pcap record fits
     for (uint32_t i = 0; i < n_; ++i) {
       rte_mbuf* m = rte_pktmbuf_alloc(pool_);
       if (m == nullptr) throw std::runtime_error("mbuf pool exhausted while building");
-      uint8_t* d = rte_pktmbuf_mtod(m, uint8_t*);
-      uint32_t len = set.frame(i, d);
-      rte_pktmbuf_append(m, uint16_t(len));
+      const uint32_t len = set.frame(i, frame.data());
+      if (len > set.max_len || rte_pktmbuf_append(m, uint16_t(len)) == nullptr) {
+        throw std::logic_error(
+            fmt::format("set {}: frame {} of {} bytes exceeds the mbuf room", set.name, i, len));
+      }
+      std::memcpy(rte_pktmbuf_mtod(m, uint8_t*), frame.data(), len);
       mbufs_[i] = m;
     }
     rte_pktmbuf_free_bulk(mbufs_.data(), n_);
+    // Empty this lcore's cache into the pool: --parallel refills from another lcore.
+    if (rte_mempool_cache* c = rte_mempool_default_cache(pool_, rte_lcore_id()))
+      rte_mempool_cache_flush(c, pool_);
 
     int port = rte_eth_from_ring(ring_);
     if (port < 0)
@@ -393,11 +525,19 @@ class RingSource {
   uint16_t port_ = 0;
 };
 
-// Control merges instantly: a published bin goes straight back to the free list.
+// Control merges instantly: a published bin goes straight back to the free list. The
+// records carry the trees and tables of the stage being measured, sized as haystackd
+// sizes them.
 class LoopbackExchange final : public BinExchange {
  public:
-  LoopbackExchange() {
-    for (auto& r : records_) free_.push_back(&r);
+  LoopbackExchange(const std::vector<flowtree::FlowtreeConfig>& trees, uint32_t iot_lines,
+                   uint32_t eui_entries) {
+    for (auto& r : records_) {
+      r.iot = IotEvidenceTable(iot_lines);
+      r.eui = EuiTable(eui_entries);
+      for (const auto& c : trees) r.trees.emplace_back(c);
+      free_.push_back(&r);
+    }
   }
   BinRecord* acquire() override {
     if (free_.empty()) return nullptr;
@@ -406,74 +546,90 @@ class LoopbackExchange final : public BinExchange {
     return r;
   }
   bool publish(BinRecord* rec) override {
+    for (auto& t : rec->trees) t.clear();
+    rec->iot.clear();
+    rec->eui.clear();
     free_.push_back(rec);
     return true;
   }
   void release(BinRecord* rec) override { free_.push_back(rec); }
 
  private:
-  std::array<BinRecord, 4> records_;
+  std::array<BinRecord, 2> records_;
   std::vector<BinRecord*> free_;  // never holds more than records_.size()
 };
 
 // ---- the timed loop ----------------------------------------------------------------------
 
-enum class Stage { kRxFree, kParse, kSampling };
-constexpr std::array kStages{Stage::kRxFree, Stage::kParse, Stage::kSampling};
+// Stages in pipeline order; each adds one part of the worker to the one before. The
+// DNS/SNI snoop, when it lands in WorkerCore, becomes one more stage after kEui64.
+enum class Stage { kRxFree, kParse, kSampling, kFlowtrees, kHitlist, kEui64 };
+constexpr std::array kStages{Stage::kRxFree,    Stage::kParse,   Stage::kSampling,
+                             Stage::kFlowtrees, Stage::kHitlist, Stage::kEui64};
 
 const char* stage_name(Stage s) {
   switch (s) {
-    case Stage::kRxFree:
-      return "rx+free";
-    case Stage::kParse:
-      return "+parse";
-    case Stage::kSampling:
-      return "+sampling";
+    case Stage::kRxFree: return "rx+free";
+    case Stage::kParse: return "+parse";
+    case Stage::kSampling: return "+sampling";
+    case Stage::kFlowtrees: return "+flowtrees";
+    case Stage::kHitlist: return "+hitlist";
+    case Stage::kEui64: return "+eui64";
   }
   return "?";
 }
 
 volatile uint64_t g_sink;  // keeps the per-packet work observable
 
+enum class Work { kNone, kParse, kCore };
+
+uint64_t thread_cpu_ns() {
+  timespec ts{};
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return uint64_t(ts.tv_sec) * 1'000'000'000ULL + uint64_t(ts.tv_nsec);
+}
+
+// What one pass cost: TSC cycles (wall time: includes any time the thread was not
+// running) and this thread's CPU time (excludes it; what a dedicated core would pay).
+struct PassCost {
+  uint64_t tsc = 0;
+  uint64_t cpu_ns = 0;
+};
+
 // One pass over everything queued on the ring, shaped like Worker::run: burst receive,
-// prefetch the next frame, per-packet work, bulk free. Returns TSC cycles.
-template <Stage S>
-uint64_t timed_pass(uint16_t port, uint16_t burst, WorkerCore& core) {
+// prefetch the next frame, per-packet work, bulk free.
+template <Work W>
+PassCost timed_pass(uint16_t port, uint16_t burst, WorkerCore* core) {
   rte_mbuf* bufs[kMaxBurst];
   ParsedPacket pkt;
   uint64_t sink = 0;
+  const uint64_t c0 = thread_cpu_ns();
   const uint64_t t0 = rte_rdtsc_precise();
   while (uint16_t n = rte_eth_rx_burst(port, 0, bufs, burst)) {
-    if constexpr (S != Stage::kRxFree) {
-      const uint64_t now = S == Stage::kSampling ? wall_clock_ns() : 0;
+    if constexpr (W != Work::kNone) {
+      const uint64_t now = W == Work::kCore ? wall_clock_ns() : 0;
+      rte_prefetch0(rte_pktmbuf_mtod(bufs[0], void*));
+      if (n > 1) rte_prefetch0(rte_pktmbuf_mtod(bufs[1], void*));
       for (uint16_t i = 0; i < n; ++i) {
-        if (i + 1 < n) rte_prefetch0(rte_pktmbuf_mtod(bufs[i + 1], void*));
+        if (i + 2 < n) rte_prefetch0(rte_pktmbuf_mtod(bufs[i + 2], void*));
+        if (W == Work::kCore && i + 1 < n && g_prefetch_next) {
+          core->prefetch_next(rte_pktmbuf_mtod(bufs[i + 1], const uint8_t*), bufs[i + 1]->data_len);
+        }
         const rte_mbuf* m = bufs[i];
         const uint8_t* data = rte_pktmbuf_mtod(m, const uint8_t*);
-        if constexpr (S == Stage::kParse) {
+        if constexpr (W == Work::kParse) {
           sink += uint64_t(parse_packet(data, m->data_len, pkt)) + pkt.proto;
         } else {
-          sink += core.on_packet(0, data, m->data_len, m->pkt_len, now, pkt).flow_sampled;
+          sink += core->on_packet(0, data, m->data_len, m->pkt_len, now, pkt).flow_sampled;
         }
       }
     }
     rte_pktmbuf_free_bulk(bufs, n);
   }
   const uint64_t cycles = rte_rdtsc_precise() - t0;
+  const uint64_t cpu = thread_cpu_ns() - c0;
   g_sink = g_sink + sink;
-  return cycles;
-}
-
-uint64_t run_pass(Stage s, uint16_t port, uint16_t burst, WorkerCore& core) {
-  switch (s) {
-    case Stage::kRxFree:
-      return timed_pass<Stage::kRxFree>(port, burst, core);
-    case Stage::kParse:
-      return timed_pass<Stage::kParse>(port, burst, core);
-    case Stage::kSampling:
-      return timed_pass<Stage::kSampling>(port, burst, core);
-  }
-  return 0;
+  return {cycles, cpu};
 }
 
 double median(std::vector<uint64_t> v) {
@@ -482,47 +638,239 @@ double median(std::vector<uint64_t> v) {
   return v.size() % 2 ? double(v[m]) : (double(v[m - 1]) + double(v[m])) / 2;
 }
 
-// Runs every stage over one set; one untimed warm-up pass, then `iterations` rounds in
-// which the stages take turns, so drift on a shared machine hits them alike.
-json bench_set(const Options& o, const PacketSet& set) {
-  RingSource src(set);
+// Resident set size in bytes (/proc/self/statm), for the memory figures.
+uint64_t rss_bytes() {
+  std::ifstream f("/proc/self/statm");
+  uint64_t size = 0, resident = 0;
+  f >> size >> resident;
+  return resident * uint64_t(sysconf(_SC_PAGESIZE));
+}
+
+// The default haystackd tree set (config.h FlowtreeSettings), seeded as worker 0.
+std::vector<flowtree::FlowtreeConfig> default_trees() {
+  const FlowtreeSettings fs;
+  std::vector<flowtree::FlowtreeConfig> out;
+  for (flowtree::FeatureSet f : fs.feature_sets) {
+    flowtree::FlowtreeConfig c;
+    c.feature_set = f;
+    c.budget = fs.budget_for(f);
+    c.p = fs.insert_probability;
+    c.seed = uint64_t(f) * 0x9e3779b97f4a7c15ULL + 1;
+    out.push_back(c);
+  }
+  return out;
+}
+
+// Resident memory of one worker's per-bin structures at their default sizes: the 11
+// default trees filled to their node budgets, and an evidence table of `lines` lines.
+json memory_figures(uint32_t lines) {
+  json m = json::object();
+  uint64_t before = rss_bytes();
+  {
+    std::vector<flowtree::Flowtree> trees;
+    for (const auto& c : default_trees()) trees.emplace_back(c);
+    const Traffic t;
+    uint8_t frame[256];
+    ParsedPacket pkt;
+    for (uint32_t i = 0; i < (1u << 18); ++i) {  // distinct flows: every tree reaches its budget
+      const uint32_t len = traffic_frame(t, i, 64, (i & 3) == 0, frame);
+      if (parse_packet(frame, len, pkt) != ParseError::kOk) continue;
+      for (auto& tr : trees) tr.add(pkt, len, 1);
+    }
+    size_t nodes = 0;
+    for (const auto& tr : trees) nodes += tr.size();
+    m["trees_11_filled_nodes"] = nodes;
+    m["trees_11_rss_mib"] = double(rss_bytes() - before) / (1 << 20);
+  }
+  before = rss_bytes();
+  {
+    IotEvidenceTable iot(lines);
+    m["evidence_lines"] = lines;
+    m["evidence_line_bytes"] = sizeof(IotLine);
+    m["evidence_slots"] = iot.capacity();
+    m["evidence_rss_mib"] = double(rss_bytes() - before) / (1 << 20);
+  }
+  return m;
+}
+
+// One WorkerCore with the parts of `stage` switched on, and what it owns.
+struct Rig {
   WorkerCounters counters;
-  LoopbackExchange exchange;
-  WorkerCore core(0, 1, o.sampling, kBinNs, exchange, counters);
-  const uint32_t iters =
-      o.iterations ? o.iterations : uint32_t(std::max<uint64_t>(10, kPacketsPerStage / src.size()));
-  std::array<std::vector<uint64_t>, kStages.size()> cycles;
-  for (uint32_t it = 0; it <= iters; ++it) {
-    for (size_t s = 0; s < kStages.size(); ++s) {
-      src.refill();
-      uint64_t c = run_pass(kStages[s], src.port(), o.burst, core);
-      if (it > 0) cycles[s].push_back(c);
+  std::unique_ptr<LoopbackExchange> exchange;
+  std::unique_ptr<WorkerCore> core;
+
+  Rig(const Options& o, Stage stage, const hl::HitlistTable* table) {
+    const FlowtreeSettings fts;
+    const IotConfig iotc;
+    const Eui64Config euic;
+    const bool trees = stage >= Stage::kFlowtrees, iot = stage >= Stage::kHitlist && table,
+               eui = stage >= Stage::kEui64 && table;
+    exchange = std::make_unique<LoopbackExchange>(
+        trees ? default_trees() : std::vector<flowtree::FlowtreeConfig>{},
+        iot ? iotc.lines_per_worker : 0, eui ? euic.entries_per_worker : 0);
+    IotSettings s;
+    if (iot) {
+      s.table = table;
+      s.mode = IotMode::kIsp;
+      s.subscriber_prefixes = bench_subscribers();
+      s.eui64 = eui;
+    }
+    core = std::make_unique<WorkerCore>(0, 1, o.sampling, kBenchBinNs, *exchange, counters,
+                                        trees ? fts.flow_table_size : 0, s);
+  }
+  PassCost pass(Stage s, uint16_t port, uint16_t burst) {
+    switch (s) {
+      case Stage::kRxFree: return timed_pass<Work::kNone>(port, burst, nullptr);
+      case Stage::kParse: return timed_pass<Work::kParse>(port, burst, nullptr);
+      default: return timed_pass<Work::kCore>(port, burst, core.get());
     }
   }
-  const double hz = double(rte_get_tsc_hz());
-  json stages = json::array();
-  for (size_t s = 0; s < kStages.size(); ++s) {
-    const double cpp = median(cycles[s]) / src.size();
-    uint64_t total = 0;
-    for (uint64_t c : cycles[s]) total += c;
-    stages.push_back({{"stage", stage_name(kStages[s])},
-                      {"cycles_per_packet", cpp},
-                      {"mpps", hz / cpp / 1e6},
-                      {"mean_cycles_per_packet", double(total) / (double(iters) * src.size())}});
+};
+
+// Every stage over one set, for one worker: its own mbufs, ring port and WorkerCores
+// (the hitlist table is shared read-only, as in haystackd). Built on the main lcore, run
+// on any.
+struct SetBench {
+  const Options& o;
+  RingSource src;
+  std::vector<Stage> stages;
+  std::vector<std::unique_ptr<Rig>> rigs;
+  std::vector<std::vector<uint64_t>> tsc, cpu;
+
+  SetBench(const Options& opt, const PacketSet& set, const hl::HitlistTable* table, unsigned copy)
+      : o(opt), src(set, copy), stages(kStages.begin(), kStages.end()) {
+    if (table == nullptr) stages.resize(4);  // no IoT stages without a hitlist
+    for (Stage st : stages) rigs.push_back(std::make_unique<Rig>(o, st, table));
+    tsc.resize(stages.size());
+    cpu.resize(stages.size());
   }
-  // What the +sampling stage saw, to show the frames parse as intended.
-  json seen = {{"rx_packets", counters.rx_packets.get()},
-               {"ipv6_packets", counters.ipv6_packets.get()},
-               {"parse_errors", counters.parse_errors.get()},
-               {"sampled_flow", counters.sampled_flow.get()}};
-  return {{"set", set.name},
+  uint32_t iterations() const {
+    return o.iterations ? o.iterations
+                        : uint32_t(std::max<uint64_t>(5, kPacketsPerStage / src.size()));
+  }
+  // One untimed warm-up pass, then `iterations` rounds in which the stages take turns,
+  // so drift on a shared machine hits them alike.
+  void run() {
+    for (uint32_t it = 0; it <= iterations(); ++it) {
+      for (size_t s = 0; s < stages.size(); ++s) {
+        src.refill();
+        const PassCost c = rigs[s]->pass(stages[s], src.port(), o.burst);
+        if (it > 0) {
+          tsc[s].push_back(c.tsc);
+          cpu[s].push_back(c.cpu_ns);
+        }
+      }
+    }
+  }
+  json report(const std::string& name, uint32_t hitlist_entries) const;
+};
+
+json bench_set(const Options& o, const PacketSet& set, const hl::HitlistTable* table,
+               uint32_t hitlist_entries) {
+  SetBench b(o, set, table, 0);
+  b.run();
+  json r = b.report(set.name, hitlist_entries);
+  if (o.parallel) {
+    // The same set on every EAL lcore at once (each with its own copy), to show whether
+    // the per-worker cost grows when workers run side by side.
+    std::vector<std::unique_ptr<SetBench>> all;
+    unsigned copy = 1;
+    std::vector<unsigned> lcores;
+    unsigned l = 0;
+    RTE_LCORE_FOREACH_WORKER(l) {
+      all.push_back(std::make_unique<SetBench>(o, set, table, copy++));
+      lcores.push_back(l);
+    }
+    all.push_back(std::make_unique<SetBench>(o, set, table, copy++));  // the main lcore's
+    for (size_t i = 0; i < lcores.size(); ++i) {
+      rte_eal_remote_launch([](void* p) { static_cast<SetBench*>(p)->run(); return 0; },
+                            all[i].get(), lcores[i]);
+    }
+    all.back()->run();
+    rte_eal_mp_wait_lcore();
+    json workers = json::array();
+    for (size_t i = 0; i < all.size(); ++i) {
+      json w = all[i]->report(set.name, hitlist_entries);
+      w["lcore"] = i < lcores.size() ? lcores[i] : rte_get_main_lcore();
+      workers.push_back(std::move(w));
+    }
+    r["parallel"] = std::move(workers);
+  }
+  return r;
+}
+
+json SetBench::report(const std::string& name, uint32_t hitlist_entries) const {
+  const uint32_t iters = iterations();
+  const double hz = double(rte_get_tsc_hz());
+  json out = json::array();
+  double prev = 0;
+  for (size_t s = 0; s < stages.size(); ++s) {
+    // Primary figure: thread CPU time in TSC cycles, so time the shared VM gave to other
+    // processes does not count. The wall-time TSC median is kept for comparison.
+    const double cpp = median(cpu[s]) * hz / 1e9 / src.size();
+    const double wall_cpp = median(tsc[s]) / src.size();
+    const WorkerCounters& c = rigs[s]->counters;
+    json st = {{"stage", stage_name(stages[s])},
+               {"cycles_per_packet", cpp},
+               {"stage_cycles_per_packet", s == 0 ? cpp : cpp - prev},
+               {"mpps", hz / cpp / 1e6},
+               {"wall_tsc_cycles_per_packet", wall_cpp}};
+    if (stages[s] >= Stage::kSampling) {
+      // What the stage saw, to show the frames take the intended path.
+      st["worker_counters"] = {{"rx_packets", c.rx_packets.get()},
+                               {"ipv6_packets", c.ipv6_packets.get()},
+                               {"parse_errors", c.parse_errors.get()},
+                               {"sampled_flow", c.sampled_flow.get()},
+                               {"sampled_iot", c.sampled_iot.get()},
+                               {"iot_matches", c.iot_matches.get()},
+                               {"iot_lines_full", c.iot_lines_full.get()},
+                               {"eui64_packets", c.eui64_packets.get()}};
+    }
+    out.push_back(std::move(st));
+    prev = cpp;
+  }
+  return {{"set", name},
+          {"hitlist_entries", hitlist_entries},
           {"packets", src.size()},
           {"iterations", iters},
-          {"stages", stages},
-          {"worker_counters", seen}};
+          {"stages", out}};
 }
 
 // ---- testpmd floor -----------------------------------------------------------------------
+
+// CPU seconds (utime + stime) of the thread of process `pid` whose name is `comm`
+// (DPDK 22.11 names its lcore threads "rte-worker-<id>"); -1 when there is none.
+double thread_cpu_seconds(pid_t pid, const std::string& comm) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  for (const auto& t : fs::directory_iterator(fmt::format("/proc/{}/task", pid), ec)) {
+    std::ifstream cf(t.path() / "comm");
+    std::string name;
+    std::getline(cf, name);
+    if (name != comm) continue;
+    std::ifstream sf(t.path() / "stat");
+    std::string stat((std::istreambuf_iterator<char>(sf)), std::istreambuf_iterator<char>());
+    const size_t close = stat.rfind(')');
+    if (close == std::string::npos) return -1;
+    std::istringstream rest(stat.substr(close + 2));
+    std::string field;
+    uint64_t utime = 0, stime = 0;
+    for (int i = 3; i <= 15 && rest >> field; ++i) {  // fields 14 and 15 (1-based)
+      if (i == 14) utime = std::stoull(field);
+      if (i == 15) stime = std::stoull(field);
+    }
+    return double(utime + stime) / double(sysconf(_SC_CLK_TCK));
+  }
+  return -1;
+}
+
+// A loop's rate two ways: per wall second, and per second of CPU its lcore thread got
+// (what a dedicated core would do; the VM is shared).
+struct LoopRate {
+  double mpps = 0;
+  double cpu_share = -1;  // CPU seconds / wall seconds of the polling thread; -1 unknown
+  double mpps_per_cpu() const { return cpu_share > 0 ? mpps / cpu_share : mpps; }
+};
 
 unsigned cpu_of(unsigned lcore) {
   rte_cpuset_t set = rte_lcore_cpuset(lcore);
@@ -534,7 +882,7 @@ unsigned cpu_of(unsigned lcore) {
 
 // Measured rx rate of haystack's real worker loop on `lcore`: Port + Worker::run, as
 // haystackd runs them (wall clock), counted by the worker's rx_packets counter.
-double haystack_loop_mpps(const Options& o, unsigned lcore, uint32_t room) {
+LoopRate haystack_loop_mpps(const Options& o, unsigned lcore, uint32_t room) {
   PortSetup ps;
   ps.name = "bench";
   ps.dpdk_name = kPcapVdev;
@@ -562,15 +910,19 @@ double haystack_loop_mpps(const Options& o, unsigned lcore, uint32_t room) {
   if (rte_eal_remote_launch(body, &arg, lcore) != 0)
     throw std::runtime_error("cannot launch worker");
   std::this_thread::sleep_for(std::chrono::seconds(1));  // warm-up
+  const std::string comm = fmt::format("rte-worker-{}", lcore);
   const uint64_t c0 = worker.counters().rx_packets.get();
+  const double cpu0 = thread_cpu_seconds(getpid(), comm);
   const auto t0 = Clock::now();
   std::this_thread::sleep_for(std::chrono::seconds(o.seconds));
   const uint64_t c1 = worker.counters().rx_packets.get();
+  const double cpu1 = thread_cpu_seconds(getpid(), comm);
   const auto t1 = Clock::now();
   stop.store(true);
   rte_eal_wait_lcore(lcore);
   while (BinRecord* r = exchange.poll()) exchange.give_back(r);
-  return double(c1 - c0) / std::chrono::duration<double>(t1 - t0).count() / 1e6;
+  const double wall = std::chrono::duration<double>(t1 - t0).count();
+  return {double(c1 - c0) / wall / 1e6, cpu0 >= 0 && cpu1 >= 0 ? (cpu1 - cpu0) / wall : -1};
 }
 
 std::vector<std::string> testpmd_args(const Options& o, unsigned lcore, uint32_t room) {
@@ -605,7 +957,7 @@ std::string join(const std::vector<std::string>& v) {
 
 // Runs testpmd until it has printed stats for `seconds` after its first (zero) sample,
 // stops it with SIGINT like an operator would, and averages its "Rx-pps:" samples.
-double testpmd_mpps(const Options& o, const std::vector<std::string>& args) {
+LoopRate testpmd_mpps(const Options& o, const std::vector<std::string>& args, unsigned lcore) {
   int fds[2];
   if (pipe2(fds, O_CLOEXEC) != 0) throw std::runtime_error("pipe failed");
   posix_spawn_file_actions_t fa;
@@ -628,6 +980,9 @@ double testpmd_mpps(const Options& o, const std::vector<std::string>& args) {
   std::string out;
   size_t scanned = 0;  // output before this offset is parsed, line by line
   std::vector<double> pps;
+  const std::string comm = fmt::format("rte-worker-{}", lcore);
+  double cpu0 = -1, cpu1 = -1;
+  Clock::time_point w0, w1;
   auto deadline = Clock::now() + std::chrono::seconds(60);  // startup limit until the first sample
   bool interrupted = false, killed = false;
   for (;;) {
@@ -642,13 +997,18 @@ double testpmd_mpps(const Options& o, const std::vector<std::string>& args) {
         size_t at = out.find("Rx-pps:", scanned);
         if (at >= nl) continue;
         pps.push_back(std::strtod(out.c_str() + at + 7, nullptr));
-        if (pps.size() == 1)
+        if (pps.size() == 1) {
           deadline = Clock::now() + std::chrono::milliseconds(o.seconds * 1000 + 500);
+          cpu0 = thread_cpu_seconds(pid, comm);
+          w0 = Clock::now();
+        }
       }
       continue;
     }
     if (Clock::now() < deadline) continue;
     if (!interrupted) {
+      cpu1 = thread_cpu_seconds(pid, comm);
+      w1 = Clock::now();
       kill(pid, SIGINT);
       interrupted = true;
       deadline = Clock::now() + std::chrono::seconds(20);
@@ -672,7 +1032,9 @@ double testpmd_mpps(const Options& o, const std::vector<std::string>& args) {
   }
   double sum = 0;
   for (size_t i = 1; i < pps.size(); ++i) sum += pps[i];  // the first sample is always 0
-  return sum / double(pps.size() - 1) / 1e6;
+  const double wall = std::chrono::duration<double>(w1 - w0).count();
+  return {sum / double(pps.size() - 1) / 1e6,
+          cpu0 >= 0 && cpu1 >= 0 && wall > 0 ? (cpu1 - cpu0) / wall : -1};
 }
 
 json floor_compare(const Options& o, const PcapContents& cap) {
@@ -684,17 +1046,23 @@ json floor_compare(const Options& o, const PcapContents& cap) {
   for (const auto& p : cap.packets) max_len = std::max(max_len, uint32_t(p.data.size()));
   // net_pcap infinite_rx needs every frame in one mbuf.
   const uint32_t room = std::max(2176u, (RTE_PKTMBUF_HEADROOM + max_len + 63) / 64 * 64);
-  const double hs = haystack_loop_mpps(o, lcore, room);
+  const LoopRate hs = haystack_loop_mpps(o, lcore, room);
   const auto args = testpmd_args(o, lcore, room);
-  const double tp = testpmd_mpps(o, args);
+  // testpmd runs with -l <main cpu>,<worker cpu>: its forwarding lcore id is that CPU.
+  const LoopRate tp = testpmd_mpps(o, args, cpu_of(lcore));
   const double hz = double(rte_get_tsc_hz());
   return {{"source", pcap_vdev(o)},
           {"seconds", o.seconds},
-          {"haystack_worker_mpps", hs},
-          {"haystack_cycles_per_packet", hz / (hs * 1e6)},
-          {"testpmd_rxonly_mpps", tp},
-          {"testpmd_cycles_per_packet", hz / (tp * 1e6)},
-          {"ratio_haystack_to_testpmd", hs / tp},
+          {"haystack_worker_mpps", hs.mpps},
+          {"haystack_cycles_per_packet", hz / (hs.mpps * 1e6)},
+          {"haystack_cpu_share", hs.cpu_share},
+          {"haystack_mpps_per_cpu_second", hs.mpps_per_cpu()},
+          {"testpmd_rxonly_mpps", tp.mpps},
+          {"testpmd_cycles_per_packet", hz / (tp.mpps * 1e6)},
+          {"testpmd_cpu_share", tp.cpu_share},
+          {"testpmd_mpps_per_cpu_second", tp.mpps_per_cpu()},
+          {"ratio_haystack_to_testpmd", hs.mpps / tp.mpps},
+          {"ratio_per_cpu_second", hs.mpps_per_cpu() / tp.mpps_per_cpu()},
           {"testpmd_command", join(args)}};
 }
 
@@ -706,16 +1074,27 @@ void print_text(const json& r) {
              r["sampling"]["method"].get<std::string>(), r["sampling"]["flow_rate"].get<int>(),
              r["sampling"]["iot_rate"].get<int>());
   if (r.contains("sets")) {
-    fmt::print("\n{:<6} {:>9} {:>6}  {:<10} {:>11} {:>9}\n", "set", "packets", "iters", "stage",
-               "cycles/pkt", "Mpps");
+    fmt::print("\n{:<6} {:>8} {:>9} {:>6}  {:<10} {:>11} {:>8} {:>9} {:>10}\n", "set", "hitlist",
+               "packets", "iters", "stage", "cycles/pkt", "(stage)", "Mpps", "wall cyc");
+    std::vector<std::pair<std::string, json>> rows;
     for (const auto& s : r["sets"]) {
-      for (const auto& st : s["stages"]) {
-        fmt::print("{:<6} {:>9} {:>6}  {:<10} {:>11.1f} {:>9.2f}\n", s["set"].get<std::string>(),
-                   s["packets"].get<uint64_t>(), s["iterations"].get<uint64_t>(),
-                   st["stage"].get<std::string>(), st["cycles_per_packet"].get<double>(),
-                   st["mpps"].get<double>());
+      rows.emplace_back(s["set"].get<std::string>(), s);
+      if (s.contains("parallel")) {
+        for (const auto& w : s["parallel"])
+          rows.emplace_back(fmt::format("{}@{}", s["set"].get<std::string>(), w["lcore"].get<int>()), w);
       }
     }
+    for (const auto& [label, s] : rows) {
+      for (const auto& st : s["stages"]) {
+        fmt::print("{:<6} {:>8} {:>9} {:>6}  {:<10} {:>11.1f} {:>8.1f} {:>9.2f} {:>10.1f}\n",
+                   label, s["hitlist_entries"].get<uint64_t>(),
+                   s["packets"].get<uint64_t>(), s["iterations"].get<uint64_t>(),
+                   st["stage"].get<std::string>(), st["cycles_per_packet"].get<double>(),
+                   st["stage_cycles_per_packet"].get<double>(), st["mpps"].get<double>(),
+                   st["wall_tsc_cycles_per_packet"].get<double>());
+      }
+    }
+    for (const auto& [k, v] : r["memory"].items()) fmt::print("memory {} {:.1f}\n", k, v.get<double>());
   }
   if (r.contains("floor")) {
     const auto& f = r["floor"];
@@ -729,6 +1108,12 @@ void print_text(const json& r) {
                f["testpmd_cycles_per_packet"].get<double>());
     fmt::print("  {:<26} {:>8.2f}\n", "ratio haystack/testpmd",
                f["ratio_haystack_to_testpmd"].get<double>());
+    fmt::print("  per CPU-second of the polling thread (CPU share haystack {:.2f}, testpmd {:.2f}):\n"
+               "  haystack {:.2f} Mpps, testpmd {:.2f} Mpps, ratio {:.2f}\n",
+               f["haystack_cpu_share"].get<double>(), f["testpmd_cpu_share"].get<double>(),
+               f["haystack_mpps_per_cpu_second"].get<double>(),
+               f["testpmd_mpps_per_cpu_second"].get<double>(),
+               f["ratio_per_cpu_second"].get<double>());
     fmt::print("  testpmd: {}\n", f["testpmd_command"].get<std::string>());
   }
 }
@@ -749,11 +1134,30 @@ int run(const Options& o) {
   if (o.cmd == "worker") {
     json sets = json::array();
     if (o.mix == "pcap" || o.mix == "all")
-      sets.push_back(bench_set(o, pcap_set(cap, o.pcap, o.packets)));
-    if (o.mix == "64" || o.mix == "all") sets.push_back(bench_set(o, mix64_set(o.packets)));
-    if (o.mix == "imix" || o.mix == "all") sets.push_back(bench_set(o, imix_set(o.packets)));
+      sets.push_back(bench_set(o, pcap_set(cap, o.pcap, o.packets), nullptr, 0));
+    json memory = memory_figures(o.evidence_lines);
+    std::vector<uint32_t> sizes = o.hitlist_entries;
+    if (sizes.empty()) sizes.push_back(0);
+    for (uint32_t n : sizes) {
+      std::unique_ptr<hl::Bundle> bundle;
+      std::shared_ptr<const hl::HitlistTable> table;
+      if (n != 0) {
+        hl::SynthSpec spec;
+        spec.endpoints = n;
+        bundle = std::make_unique<hl::Bundle>(hl::synthetic_bundle(spec));
+        const uint64_t before = rss_bytes();
+        table = hl::HitlistTable::compile(*bundle);
+        memory[fmt::format("hitlist_{}_rss_mib", n)] = double(rss_bytes() - before) / (1 << 20);
+      }
+      const Traffic t{bundle.get(), o.hit_every, o.flows};
+      if (o.mix == "64" || o.mix == "all")
+        sets.push_back(bench_set(o, mix64_set(o.packets, t), table.get(), n));
+      if (o.mix == "imix" || o.mix == "all")
+        sets.push_back(bench_set(o, imix_set(o.packets, t), table.get(), n));
+    }
     r["pcap"] = o.pcap;
     r["sets"] = sets;
+    r["memory"] = memory;
   }
   if (floor) r["floor"] = floor_compare(o, cap);
   if (o.json) {

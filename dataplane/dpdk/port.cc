@@ -84,9 +84,12 @@ Port::Port(const PortSetup& s) : setup_(s) {
         s.name, s.mbufs, s.data_room, rte_strerror(rte_errno)));
   }
 
-  rc = rte_eth_dev_configure(pid, s.rx_queues, 0, &conf);
+  // net_af_xdp pairs every RX queue with a TX queue (one AF_XDP socket each); they stay
+  // unused. Every other driver gets RX queues only.
+  const uint16_t tx_queues = info_.driver == "net_af_xdp" ? s.rx_queues : 0;
+  rc = rte_eth_dev_configure(pid, s.rx_queues, tx_queues, &conf);
   if (rc != 0) fail(s, "rte_eth_dev_configure failed", rc);
-  uint16_t nb_rxd = s.rx_descriptors, nb_txd = 0;
+  uint16_t nb_rxd = s.rx_descriptors, nb_txd = tx_queues ? 512 : 0;
   rc = rte_eth_dev_adjust_nb_rx_tx_desc(pid, &nb_rxd, &nb_txd);
   if (rc != 0) fail(s, "cannot adjust descriptor counts", rc);
   for (uint16_t q = 0; q < s.rx_queues; ++q) {
@@ -94,6 +97,10 @@ Port::Port(const PortSetup& s) : setup_(s) {
     rxq.offloads = conf.rxmode.offloads;
     rc = rte_eth_rx_queue_setup(pid, q, nb_rxd, socket, &rxq, pool_);
     if (rc != 0) fail(s, fmt::format("RX queue {} setup failed", q), rc);
+  }
+  for (uint16_t q = 0; q < tx_queues; ++q) {
+    rc = rte_eth_tx_queue_setup(pid, q, nb_txd, socket, nullptr);
+    if (rc != 0) fail(s, fmt::format("TX queue {} setup failed", q), rc);
   }
 }
 
@@ -172,6 +179,14 @@ void Port::start() {
   started_ = true;
   if (setup_.promiscuous) rte_eth_promiscuous_enable(info_.port_id);  // not all vdevs can
   program_reta();
+  if (!setup_.xdp_iface.empty() && xdp_ == nullptr) {
+    xdp_ = std::make_unique<XdpSampler>(setup_.xdp_iface);
+    xdp_->configure(setup_.xdp);
+    spdlog::info("port '{}': XDP sampler (program {}) on {} keeps 1 in {} packets per CPU, "
+                 "{} the rest",
+                 info_.name, xdp_->prog_id(), setup_.xdp_iface, setup_.xdp.rate,
+                 setup_.xdp.drop_unsampled ? "drops" : "passes");
+  }
   if (info_.rss) {
     spdlog::info("port '{}' ({}, driver {}): {} RX queues, symmetric RSS key {}…, hash "
                  "functions 0x{:x}, RETA {} entries round-robin{}",
@@ -202,6 +217,14 @@ PortStats Port::stats() const {
     for (uint16_t q = 0; q < info_.rx_queues && q < RTE_ETHDEV_QUEUE_STAT_CNTRS; ++q) {
       out.q_ipackets.push_back(st.q_ipackets[q]);
       out.q_ibytes.push_back(st.q_ibytes[q]);
+    }
+  }
+  if (xdp_ != nullptr) {
+    try {
+      out.xdp_counts = xdp_->counts();
+      out.xdp = true;
+    } catch (const std::exception& e) {
+      spdlog::warn("port '{}': {}", info_.name, e.what());
     }
   }
   return out;

@@ -5,10 +5,12 @@
 
 #include <array>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "dataplane/toeplitz.h"
+#include "dataplane/xdp/xdp_sampler.h"
 
 struct rte_mempool;
 struct rte_eth_conf;
@@ -26,6 +28,10 @@ struct PortSetup {
   uint32_t mbuf_cache = 256;
   uint32_t data_room = 2176;
   bool want_timestamps = false;  // packet clock: ask the driver for RX timestamps
+  // net_af_xdp with xdp_prog=xdp_sampler.bpf.o: the interface the sampler is attached to
+  // (empty: no XDP sampler) and its settings, applied once the port has started.
+  std::string xdp_iface;
+  XdpSamplerSettings xdp;
 };
 
 // What was actually configured, reported at startup and in the stats document.
@@ -49,6 +55,9 @@ struct PortStats {
   uint64_t ipackets = 0, ibytes = 0, imissed = 0, ierrors = 0, rx_nombuf = 0;
   // Per RX queue, for the queues the driver reports (at most RTE_ETHDEV_QUEUE_STAT_CNTRS).
   std::vector<uint64_t> q_ipackets, q_ibytes;
+  // XDP sampler counts from the kernel (xdp false: the port has none).
+  bool xdp = false;
+  XdpCounts xdp_counts;
 };
 
 class Port {
@@ -74,6 +83,7 @@ class Port {
   rte_mempool* pool_ = nullptr;
   bool started_ = false;
   std::vector<uint8_t> rss_key_;  // must outlive rte_eth_dev_configure
+  std::unique_ptr<XdpSampler> xdp_;  // kept after stop: its maps stay readable
 };
 
 // Offset of the RX timestamp dynfield and its flag, -1/0 when not registered.

@@ -128,8 +128,14 @@ int Worker::run(const std::atomic<bool>& stop) {
         exchange_.set_idle(false);
       }
       uint64_t now = packet_clock ? 0 : wall_clock_ns();
+      // Frame data two ahead, hitlist slots one ahead (its data arrived meanwhile).
+      rte_prefetch0(rte_pktmbuf_mtod(bufs[0], void*));
+      if (n > 1) rte_prefetch0(rte_pktmbuf_mtod(bufs[1], void*));
       for (uint16_t i = 0; i < n; ++i) {
-        if (i + 1 < n) rte_prefetch0(rte_pktmbuf_mtod(bufs[i + 1], void*));
+        if (i + 2 < n) rte_prefetch0(rte_pktmbuf_mtod(bufs[i + 2], void*));
+        if (i + 1 < n) {
+          core_.prefetch_next(rte_pktmbuf_mtod(bufs[i + 1], const uint8_t*), bufs[i + 1]->data_len);
+        }
         rte_mbuf* m = bufs[i];
         uint64_t t = now;
         if (packet_clock) {

@@ -607,7 +607,7 @@ BOOST_AUTO_TEST_CASE(port_errors) {
   expect_error("mode: ixp\nports:\n  name: a\n", 3, "ports", "expected a list of ports, got a map");
   expect_error("mode: ixp\nports:\n  - net_ring0\n", 3, "ports[0]",
                "expected a map with keys name, device, rx_queues, rx_descriptors, promiscuous, "
-               "got \"net_ring0\"");
+               "xdp_sample_rate, xdp_unsampled, got \"net_ring0\"");
   expect_error("mode: ixp\nports:\n  - device: net_ring0\n", 3, "ports[0].name",
                "required key is missing");
   expect_error("mode: ixp\nports:\n  - name: a\n    device: net_ring0\n  - name: b\n", 5,
