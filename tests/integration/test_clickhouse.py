@@ -11,8 +11,6 @@ import os
 import shutil
 import signal
 import subprocess
-import sys
-import tempfile
 import time
 import urllib.error
 import urllib.parse
@@ -21,7 +19,7 @@ import urllib.request
 HAYSTACKCTL = os.environ["HAYSTACKCTL"]
 
 from test_haystackd import (DATA, EAL, FLOWTREE, HAYSTACKD, SAMPLE, check, config_text, fail,
-                            free_port, iot_config, pcap_counts, run_haystackd, split, wait_for)
+                            free_port, iot_config, pcap_counts, run_haystackd, split, wait_for, run_case)
 
 CLICKHOUSE = shutil.which("clickhouse-server") or "/usr/sbin/clickhouse-server"
 DAY = "FROM 2026-11-01 00:00 TO 2026-11-02 00:00"
@@ -495,16 +493,6 @@ def calendar_seconds(rfc3339):
     return calendar.timegm(time.strptime(rfc3339[:19], "%Y-%m-%dT%H:%M:%S"))
 
 
-def main():
-    if len(sys.argv) != 2:
-        fail("usage: test_clickhouse.py CASE")
-    fn = globals().get("case_" + sys.argv[1])
-    if fn is None:
-        fail(f"unknown case {sys.argv[1]}")
-    with tempfile.TemporaryDirectory(prefix="haystack-ch-") as tmp:
-        fn(tmp)
-    print("PASS", sys.argv[1])
-
 
 if __name__ == "__main__":
-    main()
+    run_case(globals(), "haystack-ch-", args=2)

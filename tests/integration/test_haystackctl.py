@@ -12,14 +12,12 @@ import signal
 import socket
 import stat
 import subprocess
-import sys
-import tempfile
 import threading
 import time
 import urllib.request
 
 from test_haystackd import (DATA, EAL, FLOWTREE, HAYSTACKD, check, fail, iot_config,
-                            pcap_counts, pcap_records, read_alerts, wait_for)
+                            pcap_counts, pcap_records, read_alerts, wait_for, run_case)
 
 HAYSTACKCTL = os.environ["HAYSTACKCTL"]
 IOT_LINES = os.path.join(DATA, "pcaps", "iot-lines.pcap")
@@ -447,16 +445,6 @@ def case_ctl_malformed_and_concurrent(tmp):
     d2.stop()
 
 
-def main():
-    if len(sys.argv) != 2:
-        sys.exit(__doc__)
-    fn = globals().get("case_" + sys.argv[1])
-    if fn is None:
-        sys.exit(f"unknown case {sys.argv[1]}")
-    with tempfile.TemporaryDirectory(prefix="haystack-ctl-") as tmp:
-        fn(tmp)
-    print("PASS", sys.argv[1])
-
 
 if __name__ == "__main__":
-    main()
+    run_case(globals(), "haystack-ctl-", args=2)

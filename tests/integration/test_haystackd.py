@@ -1418,16 +1418,19 @@ def case_ipfix_dead_collector(tmp):
     check(took < 60, "no stall")
 
 
-def main():
-    if len(sys.argv) != 2:
-        sys.exit(__doc__)
-    fn = globals().get("case_" + sys.argv[1])
+
+def run_case(scope, prefix, args=2):
+    """Runs case_<argv[1]> of the calling script in a fresh temporary directory (argv may
+    carry `args - 2` extra arguments the script reads itself)."""
+    if len(sys.argv) != args:
+        sys.exit(scope.get("__doc__") or f"usage: {sys.argv[0]} CASE")
+    fn = scope.get("case_" + sys.argv[1])
     if fn is None:
         sys.exit(f"unknown case {sys.argv[1]}")
-    with tempfile.TemporaryDirectory(prefix="haystack-it-") as tmp:
+    with tempfile.TemporaryDirectory(prefix=prefix) as tmp:
         fn(tmp)
     print("PASS", sys.argv[1])
 
 
 if __name__ == "__main__":
-    main()
+    run_case(globals(), "haystack-it-")

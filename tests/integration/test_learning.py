@@ -13,9 +13,8 @@ import socket
 import struct
 import subprocess
 import sys
-import tempfile
 
-from test_haystackd import DATA, check, config_text, counters, fail, run_haystackd
+from test_haystackd import DATA, check, config_text, counters, fail, run_haystackd, run_case
 
 HITLIST_TOOL = sys.argv[2] if len(sys.argv) > 2 else ""
 PCAP = os.path.join(DATA, "pcaps", "alexa-dns-sni.pcap")
@@ -233,16 +232,6 @@ def case_learning_bad_backend_patterns(tmp):
         check(want in r.err, f"error names file, line and key: {want}")
 
 
-def main():
-    if len(sys.argv) != 3:
-        sys.exit(__doc__)
-    fn = globals().get("case_" + sys.argv[1])
-    if fn is None:
-        sys.exit(f"unknown case {sys.argv[1]}")
-    with tempfile.TemporaryDirectory(prefix="haystack-learn-") as tmp:
-        fn(tmp)
-    print("PASS", sys.argv[1])
-
 
 if __name__ == "__main__":
-    main()
+    run_case(globals(), "haystack-learn-", args=3)

@@ -8,10 +8,8 @@ import hashlib
 import json
 import os
 import subprocess
-import sys
-import tempfile
 
-from test_haystackd import DATA, check, fail, pcap_records, run_haystackd
+from test_haystackd import DATA, check, fail, pcap_records, run_haystackd, run_case
 
 SIM = os.environ["HAYSTACK_SIM"]
 BUNDLE = os.path.join(DATA, "hitlist", "example-2026-11-01.hitlist")
@@ -139,16 +137,6 @@ iot:
           f"{len(alone)} lines with only an Alexa-enabled third-party device: amazon-alexa only")
 
 
-def main():
-    if len(sys.argv) != 2:
-        sys.exit(__doc__)
-    fn = globals().get("case_" + sys.argv[1])
-    if fn is None:
-        sys.exit(f"unknown case {sys.argv[1]}")
-    with tempfile.TemporaryDirectory(prefix="haystack-sim-") as tmp:
-        fn(tmp)
-    print("PASS", sys.argv[1])
-
 
 if __name__ == "__main__":
-    main()
+    run_case(globals(), "haystack-sim-", args=2)

@@ -16,13 +16,11 @@ import os
 import signal
 import sqlite3
 import subprocess
-import sys
-import tempfile
 import threading
 import time
 
 from test_haystackd import (EAL, FLOWTREE, HAYSTACKD, SAMPLE, check, config_text, fail,
-                            pcap_counts, run_haystackd, tcp_frame, wait_for, write_pcap)
+                            pcap_counts, run_haystackd, tcp_frame, wait_for, write_pcap, run_case)
 
 
 def db_ro(path):
@@ -255,16 +253,6 @@ def case_store_corrupt_file_refused(tmp):
         check(f.read() == "not a database\n" * 300, "the file is left untouched")
 
 
-def main():
-    if len(sys.argv) != 2:
-        sys.exit(__doc__)
-    fn = globals().get("case_" + sys.argv[1])
-    if fn is None:
-        sys.exit(f"unknown case {sys.argv[1]}")
-    with tempfile.TemporaryDirectory(prefix="haystack-store-") as tmp:
-        fn(tmp)
-    print("PASS", sys.argv[1])
-
 
 if __name__ == "__main__":
-    main()
+    run_case(globals(), "haystack-store-", args=2)

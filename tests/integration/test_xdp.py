@@ -13,11 +13,10 @@ import re
 import signal
 import subprocess
 import sys
-import tempfile
 import time
 
 from test_haystackd import (EAL, HAYSTACKD, SAMPLE, check, config_text, counters, fail,
-                            frames_from_pcap, sh, write_pcap)
+                            frames_from_pcap, sh, write_pcap, run_case)
 
 XDP_OBJ = os.environ["HAYSTACK_XDP_OBJ"]
 
@@ -152,11 +151,5 @@ def case_xdp_sampler_pass_unsampled(tmp):
     check_exact(tmp, 3, "pass")
 
 
-CASES = {name[5:]: fn for name, fn in globals().items() if name.startswith("case_")}
-
 if __name__ == "__main__":
-    if len(sys.argv) != 2 or sys.argv[1] not in CASES:
-        sys.exit(f"usage: {sys.argv[0]} {{{'|'.join(CASES)}}}")
-    with tempfile.TemporaryDirectory(prefix=f"hs-{sys.argv[1]}-") as tmp:
-        CASES[sys.argv[1]](tmp)
-    print(f"{sys.argv[1]}: ok")
+    run_case(globals(), "hs-xdp-")
