@@ -200,8 +200,12 @@ std::vector<Family> metrics_from(const StatsSnapshot& s, const prom::ExporterCou
     add("haystack_store_bytes_written_total", "payload bytes committed", d.bytes_written);
     add("haystack_store_write_errors_total", "failed store writes", d.write_errors);
     add("haystack_store_retries_total", "batches sent again to a remote store", d.retries);
-    add("haystack_store_dropped_rows_total", "rows lost: queue full or retries exhausted",
-        d.dropped_rows);
+    Family drops = family("haystack_store_dropped_rows_total", "rows lost, by reason");
+    drops.samples.push_back(
+        Sample{{{"backend", s.store_backend}, {"reason", "queue_full"}}, double(d.dropped_queue_full)});
+    drops.samples.push_back(
+        Sample{{{"backend", s.store_backend}, {"reason", "unwritten"}}, double(d.dropped_unwritten)});
+    out.push_back(std::move(drops));
     add("haystack_store_queued_rows", "rows waiting to be written", d.queued_rows, Type::kGauge);
     add("haystack_store_rollups_written_total", "roll-up trees built by the store",
         d.rollups_written);

@@ -168,7 +168,9 @@ ojson stats_to_json(const StatsSnapshot& s) {
     doc["store"] = {{"backend", s.store_backend},          {"trees_written", d.trees_written},
                     {"rows_written", d.rows_written},      {"bytes_written", d.bytes_written},
                     {"write_errors", d.write_errors},      {"retries", d.retries},
-                    {"dropped_rows", d.dropped_rows},      {"queued_rows", d.queued_rows},
+                    {"dropped_rows", d.dropped_rows},
+                    {"dropped_queue_full", d.dropped_queue_full},
+                    {"dropped_unwritten", d.dropped_unwritten}, {"queued_rows", d.queued_rows},
                     {"rollups_written", d.rollups_written}, {"retention_deleted", d.retention_deleted}};
   }
   if (!s.iot.is_null()) doc["iot"] = s.iot;

@@ -122,7 +122,9 @@ StoreCounters ClickHouseStore::counters() const {
   c.bytes_written = bytes_written_;
   c.write_errors = write_errors_;
   c.retries = retries_;
-  c.dropped_rows = dropped_full_ + dropped_retry_;
+  c.dropped_queue_full = dropped_full_;
+  c.dropped_unwritten = dropped_retry_;
+  c.dropped_rows = c.dropped_queue_full + c.dropped_unwritten;
   c.queued_rows = queued_;
   return c;
 }

@@ -412,6 +412,9 @@ def case_clickhouse_dead_database(tmp):
             alerts = sum(1 for l in f if l.strip())
         check(n + m + st["dropped_rows"] == produced + alerts,
               f"every row ({produced} trees, {alerts} alerts) was written or counted as dropped")
+        check(st["dropped_queue_full"] > 0 and
+              st["dropped_queue_full"] + st["dropped_unwritten"] == st["dropped_rows"],
+              f"drops by reason: the bounded queue overflowed while the database was down {st}")
     finally:
         if d.proc.poll() is None:
             d.proc.kill()
@@ -438,6 +441,8 @@ def case_clickhouse_retries_exhausted(tmp):
     check(st["trees_written"] == 0 and st["rows_written"] == 0 and st["queued_rows"] == 0 and
           st["dropped_rows"] == produced + alerts and st["retries"] > 0 and st["write_errors"] > st["retries"],
           f"all {produced} trees and {alerts} alerts dropped after retrying, none queued {st}")
+    check(st["dropped_unwritten"] == st["dropped_rows"] and st["dropped_queue_full"] == 0,
+          f"dropped because retries ran out, not because the queue was full {st}")
 
 
 def case_clickhouse_iot_rows(tmp):
