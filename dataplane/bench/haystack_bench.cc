@@ -205,7 +205,8 @@ Options parse_args(int argc, char** argv) {
       {"--hello-permille", u32(o.hello_permille, 0, 1000)},
       {"--evidence-lines", u32(o.evidence_lines, 1, 1u << 24)},
       {"--flows", u32(o.flows, 0, 1u << 24)},
-      {"--hitlist-entries", [&](const auto& k, const auto& v) {
+      {"--hitlist-entries",
+       [&](const auto& k, const auto& v) {
          o.hitlist_entries.clear();
          for (size_t at = 0; at <= v.size();) {
            size_t comma = std::min(v.find(',', at), v.size());
@@ -474,8 +475,10 @@ uint32_t learn_frame(const Traffic& t, uint32_t flow, bool dns, bool v6, uint8_t
   } else {
     name = fmt::format("www{}.shop{}.example.org", h % 97, (h >> 8) % 50000);
   }
-  const std::string target = fmt::format("e{}.cdn{}.edge-net.net", (h >> 20) % 9973, (h >> 40) % 64);
-  if (name.size() > bench::kMaxLearnName) throw std::logic_error("learn frame name too long: " + name);
+  const std::string target =
+      fmt::format("e{}.cdn{}.edge-net.net", (h >> 20) % 9973, (h >> 40) % 64);
+  if (name.size() > bench::kMaxLearnName)
+    throw std::logic_error("learn frame name too long: " + name);
   const bench::FrameEnds e{v6, sub, remote, uint16_t(1024 + (h >> 16) % 64512), uint16_t(flow)};
   return dns ? bench::dns_response_frame(e, name, target, addr, f)
              : bench::client_hello_frame(e, name, f);
@@ -497,9 +500,8 @@ uint32_t learn_room(const Traffic& t, uint32_t room) {
 PacketSet mix64_set(uint32_t n, Traffic t) {
   // Room for 74 bytes: IPv6/TCP to an IPv6 hitlist endpoint does not fit in 64; more
   // when DNS responses and ClientHellos are mixed in (they keep their natural sizes).
-  return {"64", n ? n : 1u << 20, learn_room(t, 74), [t](uint32_t i, uint8_t* out) {
-            return bench_frame(t, i, 64, false, out);
-          }};
+  return {"64", n ? n : 1u << 20, learn_room(t, 74),
+          [t](uint32_t i, uint8_t* out) { return bench_frame(t, i, 64, false, out); }};
 }
 
 PacketSet imix_set(uint32_t n, Traffic t) {
@@ -643,7 +645,8 @@ const char* stage_name(Stage s) {
     case Stage::kFlowtrees: return "+flowtrees";
     case Stage::kHitlist: return "+hitlist";
     case Stage::kEui64: return "+eui64";
-    case Stage::kLearning: return "+learning";
+    case Stage::kLearning:
+      return "+learning";
   }
   return "?";
 }

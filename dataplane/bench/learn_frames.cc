@@ -40,7 +40,9 @@ struct Writer {
 
 // Ethernet + IPv4/IPv6 + UDP/TCP headers around `payload_len` bytes already written at
 // out + the header length; returns the header length for that layout.
-uint32_t header_len(bool v6, bool tcp) { return 14 + (v6 ? 40 : 20) + (tcp ? 20 : 8); }
+uint32_t header_len(bool v6, bool tcp) {
+  return 14 + (v6 ? 40 : 20) + (tcp ? 20 : 8);
+}
 
 uint32_t write_headers(const FrameEnds& e, bool tcp, bool up, uint16_t remote_port,
                        uint32_t payload_len, uint8_t* f) {
