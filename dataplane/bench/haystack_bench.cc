@@ -48,6 +48,8 @@
 #include "control/config.h"
 #include "dataplane/bench/flowtree_bench.h"
 #include "dataplane/bench/hitlist_bench.h"
+#include "dataplane/bench/learn_frames.h"
+#include "dataplane/dpdk/learn_ring.h"
 #include "dataplane/dpdk/port.h"
 #include "dataplane/dpdk/worker.h"
 #include "dataplane/iot_evidence.h"
@@ -56,6 +58,8 @@
 #include "dataplane/worker_core.h"
 #include "signatures/hitlist_synth.h"
 #include "signatures/hitlist_table.h"
+#include "signatures/name_matcher.h"
+#include "signatures/psl.h"
 
 extern char** environ;
 
@@ -77,8 +81,12 @@ constexpr const char* kUsage = R"(usage:
         +sampling   ... + WorkerCore::on_packet (bin clock, parse, counters, sampling)
         +flowtrees  ... + 11 Flowtrees (default feature sets and budgets) at --flow-rate
         +hitlist    ... + hitlist lookup and IoT evidence at --iot-rate (isp mode)
-        +eui64      ... + IPv6 EUI-64 exposure: the full default pipeline
-      The last three run once per --hitlist-entries size.
+        +eui64      ... + IPv6 EUI-64 exposure
+        +learning   ... + DNS/SNI learning on every packet (default learning config:
+                    Hyperscan name database of the hitlist's domains, digit wildcards,
+                    default PSL), records to a real LearnRing drained between passes:
+                    the full default pipeline
+      The last four run once per --hitlist-entries size.
       --mix pcap|64|imix|all   packet set(s) (default all)
                                  pcap: the --pcap capture, cycled to --packets frames
                                  64:   64-byte IPv4 TCP/UDP frames
@@ -87,9 +95,13 @@ constexpr const char* kUsage = R"(usage:
                                (100.64.0.0/10, 2a01:db8:1::/48, 1 in 4 IPv6 lines
                                with an EUI-64 address) and remote hosts; 1 flow in
                                --hit-every goes to a hitlist endpoint, one of 4 that
-                               its line uses
+                               its line uses; --dns-permille of the frames are DNS
+                               responses and --hello-permille TLS ClientHellos (their
+                               names: a hitlist domain for 1 flow in --hit-every)
       --hitlist-entries N[,N]  synthetic hitlist sizes (default 100000,1000000; 0: none)
       --hit-every N            1 in N flows to a hitlist endpoint (default 8)
+      --dns-permille N         DNS responses per 1000 synthetic frames (default 15)
+      --hello-permille N       TLS ClientHellos per 1000 synthetic frames (default 10)
       --flows N                flows the synthetic frames belong to, skewed (frame i ->
                                flow N*u^4, u uniform): default 65536; 0: one per frame
       --evidence-lines N       lines of the IoT evidence table whose resident size is
@@ -137,6 +149,8 @@ struct Options {
   uint32_t seconds = 5;
   std::vector<uint32_t> hitlist_entries{100000, 1000000};
   uint32_t hit_every = 8;
+  uint32_t dns_permille = 15;
+  uint32_t hello_permille = 10;
   uint32_t evidence_lines = 1000000;
   uint32_t flows = 65536;
   bool parallel = false;
@@ -187,9 +201,12 @@ Options parse_args(int argc, char** argv) {
       {"--iot-rate", u32(o.sampling.iot_rate, 1, ~0u)},
       {"--seconds", u32(o.seconds, 1, 3600)},
       {"--hit-every", u32(o.hit_every, 1, 1u << 20)},
+      {"--dns-permille", u32(o.dns_permille, 0, 1000)},
+      {"--hello-permille", u32(o.hello_permille, 0, 1000)},
       {"--evidence-lines", u32(o.evidence_lines, 1, 1u << 24)},
       {"--flows", u32(o.flows, 0, 1u << 24)},
-      {"--hitlist-entries", [&](const auto& k, const auto& v) {
+      {"--hitlist-entries",
+       [&](const auto& k, const auto& v) {
          o.hitlist_entries.clear();
          for (size_t at = 0; at <= v.size();) {
            size_t comma = std::min(v.find(',', at), v.size());
@@ -232,6 +249,9 @@ Options parse_args(int argc, char** argv) {
   }
   o.burst = uint16_t(burst);
   if (o.cmd.empty()) throw std::invalid_argument("missing subcommand: worker or testpmd-floor");
+  if (o.dns_permille + o.hello_permille > 1000) {
+    throw std::invalid_argument("--dns-permille + --hello-permille: at most 1000");
+  }
   if (o.mix != "pcap" && o.mix != "64" && o.mix != "imix" && o.mix != "all") {
     throw std::invalid_argument("--mix: pcap, 64, imix or all");
   }
@@ -317,6 +337,8 @@ struct Traffic {
   const hl::Bundle* bundle = nullptr;
   uint32_t hit_every = 8;
   uint32_t flows = 0;  // 0: one flow per frame; else frames spread over this many, skewed
+  uint32_t dns_permille = 0;    // DNS responses per 1000 frames
+  uint32_t hello_permille = 0;  // TLS ClientHellos per 1000 frames
 
   // The flow of frame i: u^4 skew (u uniform from the frame index), so with 65536 flows
   // the top 1 % carry about a third of the frames.
@@ -425,18 +447,67 @@ uint32_t traffic_frame(const Traffic& t, uint32_t flow, uint32_t len, bool v6, u
   return len;
 }
 
+// A DNS response (resolver -> line) or a TLS ClientHello (line -> server) of flow `flow`.
+// Its name is a hitlist domain (one of 4 per line) for 1 flow in hit_every, otherwise a
+// name outside the hitlist, so most messages are parsed and matched without a hit.
+uint32_t learn_frame(const Traffic& t, uint32_t flow, bool dns, bool v6, uint8_t* f) {
+  const uint64_t h = mix64(flow ^ 0xd45);
+  const uint32_t line = uint32_t(mix64(flow) % kLines);
+  uint8_t sub[16] = {}, remote[16] = {}, addr[16] = {};
+  if (v6) {
+    put32(sub, 0x2a010db8);
+    put16(sub + 4, 1);
+    put16(sub + 6, uint16_t(line << 8));
+    put32(sub + 12, flow);
+    put32(remote, 0x2a02ffff);
+    put32(remote + 12, uint32_t(h >> 32));
+    put32(addr, 0x2a02ffff);
+    put32(addr + 12, uint32_t(h));
+  } else {
+    put32(sub, 0x64400000u | line);
+    put32(remote, 0xc6120000u | uint32_t(h >> 47));
+    put32(addr, 0xc6120000u | uint32_t(h & 0x1ffff));
+  }
+  std::string name;
+  if (t.bundle != nullptr && !t.bundle->domains.empty() && (h >> 13) % t.hit_every == 0) {
+    const size_t n = t.bundle->domains.size();
+    name = t.bundle->domains[(size_t(line) * 7919 + (h >> 24) % 4) % n].fqdn;
+  } else {
+    name = fmt::format("www{}.shop{}.example.org", h % 97, (h >> 8) % 50000);
+  }
+  const std::string target =
+      fmt::format("e{}.cdn{}.edge-net.net", (h >> 20) % 9973, (h >> 40) % 64);
+  if (name.size() > bench::kMaxLearnName)
+    throw std::logic_error("learn frame name too long: " + name);
+  const bench::FrameEnds e{v6, sub, remote, uint16_t(1024 + (h >> 16) % 64512), uint16_t(flow)};
+  return dns ? bench::dns_response_frame(e, name, target, addr, f)
+             : bench::client_hello_frame(e, name, f);
+}
+
+// Frame i of a synthetic set: a DNS response or ClientHello for the configured shares of
+// the frames (chosen per frame index), otherwise a plain frame of at least `len` bytes.
+uint32_t bench_frame(const Traffic& t, uint32_t i, uint32_t len, bool v6, uint8_t* f) {
+  const uint32_t flow = t.flow_of(i);
+  const uint32_t k = uint32_t(mix64(uint64_t(i) ^ 0x1ea4'0000'0000ULL) % 1000);
+  if (k < t.dns_permille + t.hello_permille) return learn_frame(t, flow, k < t.dns_permille, v6, f);
+  return traffic_frame(t, flow, len, v6, f);
+}
+
+uint32_t learn_room(const Traffic& t, uint32_t room) {
+  return t.dns_permille + t.hello_permille ? std::max(room, bench::kMaxLearnFrame) : room;
+}
+
 PacketSet mix64_set(uint32_t n, Traffic t) {
-  // Room for 74 bytes: IPv6/TCP to an IPv6 hitlist endpoint does not fit in 64.
-  return {"64", n ? n : 1u << 20, 74, [t](uint32_t i, uint8_t* out) {
-            return traffic_frame(t, t.flow_of(i), 64, false, out);
-          }};
+  // Room for 74 bytes: IPv6/TCP to an IPv6 hitlist endpoint does not fit in 64; more
+  // when DNS responses and ClientHellos are mixed in (they keep their natural sizes).
+  return {"64", n ? n : 1u << 20, learn_room(t, 74),
+          [t](uint32_t i, uint8_t* out) { return bench_frame(t, i, 64, false, out); }};
 }
 
 PacketSet imix_set(uint32_t n, Traffic t) {
   static constexpr uint16_t kSizes[12] = {64, 64, 576, 64, 64, 576, 64, 1500, 64, 576, 64, 576};
   return {"imix", n ? n : 1u << 18, 1500, [t](uint32_t i, uint8_t* out) {
-            const uint32_t flow = t.flow_of(i);
-            return traffic_frame(t, flow, kSizes[i % 12], (mix64(flow) >> 62) == 0, out);
+            return bench_frame(t, i, kSizes[i % 12], (mix64(t.flow_of(i)) >> 62) == 0, out);
           }};
 }
 
@@ -561,11 +632,10 @@ class LoopbackExchange final : public BinExchange {
 
 // ---- the timed loop ----------------------------------------------------------------------
 
-// Stages in pipeline order; each adds one part of the worker to the one before. The
-// DNS/SNI snoop, when it lands in WorkerCore, becomes one more stage after kEui64.
-enum class Stage { kRxFree, kParse, kSampling, kFlowtrees, kHitlist, kEui64 };
-constexpr std::array kStages{Stage::kRxFree,    Stage::kParse,   Stage::kSampling,
-                             Stage::kFlowtrees, Stage::kHitlist, Stage::kEui64};
+// Stages in pipeline order; each adds one part of the worker to the one before.
+enum class Stage { kRxFree, kParse, kSampling, kFlowtrees, kHitlist, kEui64, kLearning };
+constexpr std::array kStages{Stage::kRxFree,  Stage::kParse, Stage::kSampling, Stage::kFlowtrees,
+                             Stage::kHitlist, Stage::kEui64, Stage::kLearning};
 
 const char* stage_name(Stage s) {
   switch (s) {
@@ -575,6 +645,8 @@ const char* stage_name(Stage s) {
     case Stage::kFlowtrees: return "+flowtrees";
     case Stage::kHitlist: return "+hitlist";
     case Stage::kEui64: return "+eui64";
+    case Stage::kLearning:
+      return "+learning";
   }
   return "?";
 }
@@ -693,13 +765,23 @@ json memory_figures(uint32_t lines) {
   return m;
 }
 
-// One WorkerCore with the parts of `stage` switched on, and what it owns.
+// What the IoT and learning stages run against; null members leave those stages out.
+struct HitlistRefs {
+  const hl::HitlistTable* table = nullptr;
+  const hl::NameMatcher* names = nullptr;
+};
+
+// One WorkerCore with the parts of `stage` switched on, and what it owns. `worker` is
+// the WorkerCore id, also its NameMatcher scratch slot (one per concurrent SetBench).
 struct Rig {
   WorkerCounters counters;
   std::unique_ptr<LoopbackExchange> exchange;
+  std::unique_ptr<LearnRing> learn_ring;
   std::unique_ptr<WorkerCore> core;
+  uint64_t learned = 0;  // records drained from learn_ring
 
-  Rig(const Options& o, Stage stage, const hl::HitlistTable* table) {
+  Rig(const Options& o, Stage stage, HitlistRefs refs, uint32_t worker, uint32_t ring_size) {
+    const hl::HitlistTable* table = refs.table;
     const FlowtreeSettings fts;
     const IotConfig iotc;
     const Eui64Config euic;
@@ -715,8 +797,23 @@ struct Rig {
       s.subscriber_prefixes = bench_subscribers();
       s.eui64 = eui;
     }
-    core = std::make_unique<WorkerCore>(0, 1, o.sampling, kBenchBinNs, *exchange, counters,
-                                        trees ? fts.flow_table_size : 0, s);
+    LearningSettings ls;  // learning config defaults: every packet, DNS and SNI
+    if (stage >= Stage::kLearning && refs.names != nullptr) {
+      // Ring names must be unique per process; the id only names the ring.
+      static uint32_t serial = 0;
+      learn_ring = std::make_unique<LearnRing>(1000 + serial++, ring_size);
+      ls.enabled = true;
+      ls.sink = learn_ring.get();
+      ls.names = refs.names;
+    }
+    core = std::make_unique<WorkerCore>(worker, 1, o.sampling, kBenchBinNs, *exchange, counters,
+                                        trees ? fts.flow_table_size : 0, s, ls);
+  }
+  // Control's side of the learn ring, between passes (untimed): empty it.
+  void drain() {
+    if (!learn_ring) return;
+    thread_local LearnRecord buf[64];
+    while (unsigned n = learn_ring->drain(buf, 64)) learned += n;
   }
   PassCost pass(Stage s, uint16_t port, uint16_t burst) {
     switch (s) {
@@ -737,10 +834,14 @@ struct SetBench {
   std::vector<std::unique_ptr<Rig>> rigs;
   std::vector<std::vector<uint64_t>> tsc, cpu;
 
-  SetBench(const Options& opt, const PacketSet& set, const hl::HitlistTable* table, unsigned copy)
+  SetBench(const Options& opt, const PacketSet& set, HitlistRefs refs, unsigned copy)
       : o(opt), src(set, copy), stages(kStages.begin(), kStages.end()) {
-    if (table == nullptr) stages.resize(4);  // no IoT stages without a hitlist
-    for (Stage st : stages) rigs.push_back(std::make_unique<Rig>(o, st, table));
+    if (refs.table == nullptr) stages.resize(4);  // no IoT stages without a hitlist
+    // Room for every record of one pass: at most 2 per DNS response (CNAME + address),
+    // 1 per ClientHello; the ring is drained after each pass.
+    const uint64_t most = uint64_t(src.size()) * (2 * o.dns_permille + o.hello_permille) / 1000;
+    const uint32_t ring_size = uint32_t(std::min<uint64_t>(most + 64, 1u << 24));
+    for (Stage st : stages) rigs.push_back(std::make_unique<Rig>(o, st, refs, copy, ring_size));
     tsc.resize(stages.size());
     cpu.resize(stages.size());
   }
@@ -755,6 +856,7 @@ struct SetBench {
       for (size_t s = 0; s < stages.size(); ++s) {
         src.refill();
         const PassCost c = rigs[s]->pass(stages[s], src.port(), o.burst);
+        rigs[s]->drain();
         if (it > 0) {
           tsc[s].push_back(c.tsc);
           cpu[s].push_back(c.cpu_ns);
@@ -765,7 +867,7 @@ struct SetBench {
   json report(const std::string& name, uint32_t hitlist_entries) const;
 };
 
-json bench_set(const Options& o, const PacketSet& set, const hl::HitlistTable* table,
+json bench_set(const Options& o, const PacketSet& set, HitlistRefs table,
                uint32_t hitlist_entries) {
   SetBench b(o, set, table, 0);
   b.run();
@@ -825,6 +927,18 @@ json SetBench::report(const std::string& name, uint32_t hitlist_entries) const {
                                {"iot_matches", c.iot_matches.get()},
                                {"iot_lines_full", c.iot_lines_full.get()},
                                {"eui64_packets", c.eui64_packets.get()}};
+    }
+    if (stages[s] >= Stage::kLearning) {
+      st["learning_counters"] = {{"learning_dns_responses", c.learning_dns_responses.get()},
+                                 {"learning_dns_skipped", c.learning_dns_skipped.get()},
+                                 {"learning_dns_malformed", c.learning_dns_malformed.get()},
+                                 {"learning_sni_hellos", c.learning_sni_hellos.get()},
+                                 {"learning_sni_skipped", c.learning_sni_skipped.get()},
+                                 {"learning_sni_malformed", c.learning_sni_malformed.get()},
+                                 {"learning_names_matched", c.learning_names_matched.get()},
+                                 {"learning_records", c.learning_records.get()},
+                                 {"learning_ring_full", c.learning_ring_full.get()},
+                                 {"records_drained", rigs[s]->learned}};
     }
     out.push_back(std::move(st));
     prev = cpp;
@@ -1134,13 +1248,20 @@ int run(const Options& o) {
   if (o.cmd == "worker") {
     json sets = json::array();
     if (o.mix == "pcap" || o.mix == "all")
-      sets.push_back(bench_set(o, pcap_set(cap, o.pcap, o.packets), nullptr, 0));
+      sets.push_back(bench_set(o, pcap_set(cap, o.pcap, o.packets), {}, 0));
     json memory = memory_figures(o.evidence_lines);
     std::vector<uint32_t> sizes = o.hitlist_entries;
     if (sizes.empty()) sizes.push_back(0);
+    // As haystackd's learning defaults: catalog domains with digit wildcards, the default
+    // PSL, no backend patterns; one scratch slot per possible concurrent SetBench.
+    const hl::PublicSuffixList psl = hl::PublicSuffixList::load(hl::kDefaultPslPath);
+    hl::NameMatcherOptions nmo;
+    nmo.psl = &psl;
+    nmo.scratch_slots = rte_lcore_count() + 1;
     for (uint32_t n : sizes) {
       std::unique_ptr<hl::Bundle> bundle;
       std::shared_ptr<const hl::HitlistTable> table;
+      std::shared_ptr<const hl::NameMatcher> names;
       if (n != 0) {
         hl::SynthSpec spec;
         spec.endpoints = n;
@@ -1148,12 +1269,16 @@ int run(const Options& o) {
         const uint64_t before = rss_bytes();
         table = hl::HitlistTable::compile(*bundle);
         memory[fmt::format("hitlist_{}_rss_mib", n)] = double(rss_bytes() - before) / (1 << 20);
+        names = hl::NameMatcher::build(*bundle, {}, "", nmo);
+        memory[fmt::format("names_{}_patterns", n)] = names->size();
+        memory[fmt::format("names_{}_database_kib", n)] = double(names->database_bytes()) / 1024;
       }
-      const Traffic t{bundle.get(), o.hit_every, o.flows};
+      const Traffic t{bundle.get(), o.hit_every, o.flows, o.dns_permille, o.hello_permille};
+      const HitlistRefs refs{table.get(), names.get()};
       if (o.mix == "64" || o.mix == "all")
-        sets.push_back(bench_set(o, mix64_set(o.packets, t), table.get(), n));
+        sets.push_back(bench_set(o, mix64_set(o.packets, t), refs, n));
       if (o.mix == "imix" || o.mix == "all")
-        sets.push_back(bench_set(o, imix_set(o.packets, t), table.get(), n));
+        sets.push_back(bench_set(o, imix_set(o.packets, t), refs, n));
     }
     r["pcap"] = o.pcap;
     r["sets"] = sets;
