@@ -35,7 +35,7 @@ size_t SqliteStore::catch_up_rollups() {
 
 // Level by level: every period whose finer trees are all committed (the finer level's
 // watermark reached its end) and that is not built yet is built, in time order.
-size_t SqliteStore::roll_up_site(const std::string& site) {
+size_t SqliteStore::roll_up_site(const std::string& site, int64_t cap) {
   size_t built = 0;
   int64_t src_done = 0;  // every finer period ending at or before this is complete
   {
@@ -44,6 +44,7 @@ size_t SqliteStore::roll_up_site(const std::string& site) {
     if (!s.step() || s.null(0)) return 0;
     src_done = s.i64(0);
   }
+  if (cap > 0) src_done = std::min(src_done, cap);
   uint32_t src = opt_.bin_seconds;
   for (uint32_t len : opt_.rollups) {
     const int64_t done = rollup_done(site, len);

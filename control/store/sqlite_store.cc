@@ -217,9 +217,22 @@ void SqliteStore::put_trees(const SiteTrees& s) {
     }
     return;
   }
+  int64_t cap = 0;  // see below
   guarded("put_trees", [&] {
     Transaction t(*db_);
     write_trees(s, false, false);
+    if (s.seconds == opt_.bin_seconds && !opt_.rollups.empty()) {
+      // Roll up only what this bin completes: periods ending by its end, or, for a late bin
+      // (inside a period the first level has built), that period. Data stored beyond it
+      // (replaying old traffic into a filled store) is rebuilt as the bins reach it, so a
+      // replay costs a bounded number of rebuilds per period, not all later ones per bin.
+      const uint64_t start = s.start_ns / 1'000'000'000ULL;
+      const uint32_t first = opt_.rollups.front();
+      cap = int64_t(start + s.seconds);
+      if (int64_t(start) < rollup_done(opt_.site, first)) {
+        cap = int64_t(period_start(start, first) + first);
+      }
+    }
     if (s.seconds == opt_.bin_seconds) {
       // A bin inside an already rolled-up period (replay, clock step): rebuild from there.
       // A partial roll-up of its period (written at the last shutdown) no longer covers
@@ -241,7 +254,7 @@ void SqliteStore::put_trees(const SiteTrees& s) {
     c_.trees_written += s.trees.size();
     if (s.seconds == opt_.bin_seconds) {
       bins_since_flush_ = true;
-      roll_up_site(opt_.site);
+      roll_up_site(opt_.site, cap);
     }
     maybe_run_retention();
   });

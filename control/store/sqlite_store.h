@@ -91,7 +91,8 @@ class SqliteStore : public Store {
  private:
   void open_schema();
   void write_trees(const SiteTrees& s, bool rollup, bool partial);
-  size_t roll_up_site(const std::string& site);
+  // `cap`: consider finer data complete only up to this time (0: everything stored).
+  size_t roll_up_site(const std::string& site, int64_t cap = 0);
   size_t roll_up_partial(const std::string& site);
   bool build_rollup(const std::string& site, uint32_t seconds, uint32_t src_seconds, uint64_t start,
                     bool partial);

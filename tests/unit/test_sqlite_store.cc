@@ -387,6 +387,27 @@ BOOST_AUTO_TEST_CASE(late_bin_rebuilds_rollup) {
              bytes_of(merged(site_cfgs()[1], parts)));
 }
 
+// Replaying old data into a filled store rebuilds each period a bounded number of times,
+// not every later period again for every bin (which made such a replay quadratic).
+BOOST_AUTO_TEST_CASE(replay_into_filled_store_is_linear) {
+  TempDir d;
+  const int64_t t0 = utc(2026, 11, 22, 8, 0);
+  SqliteStore s(opts(d.file(), 60, {900}));
+  std::vector<SiteTrees> bins;
+  for (int i = 0; i < 240; ++i) bins.push_back(bin(60, t0 + 60 * i, 20));
+  for (const auto& b : bins) s.put_trees(b);
+  BOOST_TEST(s.counters().rollups_written == 16u * 2u);  // 4 h of quarters, 2 feature sets
+  for (const auto& b : bins) s.put_trees(b);
+  // The first quarter is rebuilt with each of its 15 (late) bins; that moves the
+  // watermark back to 08:15, so the rest of the replay is in-order traffic again: each
+  // later quarter once, when its last bin arrives.
+  BOOST_TEST(s.counters().rollups_written == 16u * 2u + (15u + 15u) * 2u);
+  std::vector<const Flowtree*> parts;
+  for (int m = 225; m < 240; ++m) parts.push_back(&bins[size_t(m)].trees[1]);
+  BOOST_TEST(bytes_of(s.load("siteA", 900, t0 + 225 * 60, FeatureSet::DP)) ==
+             bytes_of(merged(site_cfgs()[1], parts)));
+}
+
 // Shutdown rolls up the open periods as they stand (partial); a later bin of the period
 // removes those, and the complete roll-up replaces them.
 BOOST_AUTO_TEST_CASE(flush_writes_partial_rollups) {
