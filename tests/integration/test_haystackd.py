@@ -1385,7 +1385,10 @@ def case_ipfix_tcp_reconnect(tmp):
     th.join(timeout=30)
     x = r.stats["ipfix"]
     print(json.dumps(x))
-    check(x["connects"] == 2, "reconnected once")
+    # The reset reaches the exporter either after its connect completed (2 connects) or
+    # while it still checks the new socket (a failed connect): one retry either way.
+    check(x["connects"] + x["connect_failures"] == 2 and x["connects"] >= 1,
+          f"reconnected once (connects {x['connects']}, failures {x['connect_failures']})")
     _, records, errors = decode_messages(got["messages"])
     check(not got["errors"] and not errors, f"second stream: templates first, sequence from 0 {errors[:3]}")
     flow = [rec for tid, rec in records if 256 <= tid < 384]
