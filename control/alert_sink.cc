@@ -38,6 +38,34 @@ std::string format_time_ns(uint64_t t_ns) {
   return buf;
 }
 
+std::optional<uint64_t> parse_time_seconds(std::string_view t) {
+  auto digits = [&](size_t pos, size_t n, int& out) {
+    out = 0;
+    for (size_t i = pos; i < pos + n; ++i) {
+      if (t[i] < '0' || t[i] > '9') return false;
+      out = out * 10 + (t[i] - '0');
+    }
+    return true;
+  };
+  int y, mo, d, h, mi, s;
+  if (t.size() < 20 || t[4] != '-' || t[7] != '-' || t[10] != 'T' || t[13] != ':' || t[16] != ':' ||
+      t.back() != 'Z' || !digits(0, 4, y) || !digits(5, 2, mo) || !digits(8, 2, d) ||
+      !digits(11, 2, h) || !digits(14, 2, mi) || !digits(17, 2, s) || mo < 1 || mo > 12 ||
+      d < 1 || d > 31 || h > 23 || mi > 59 || s > 60 || y < 1970) {
+    return std::nullopt;
+  }
+  if (t.size() > 20) {
+    if (t[19] != '.') return std::nullopt;
+    for (size_t i = 20; i + 1 < t.size(); ++i) {
+      if (t[i] < '0' || t[i] > '9') return std::nullopt;
+    }
+  }
+  std::tm tm{};
+  tm.tm_year = y - 1900, tm.tm_mon = mo - 1, tm.tm_mday = d;
+  tm.tm_hour = h, tm.tm_min = mi, tm.tm_sec = s;
+  return uint64_t(timegm(&tm));
+}
+
 std::string AlertSink::to_json_line(const Alert& a, const std::string& site) {
   nlohmann::ordered_json j;
   j["time"] = format_time_ns(a.time_ns);

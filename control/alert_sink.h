@@ -7,7 +7,9 @@
 #include <cstdio>
 #include <functional>
 #include <mutex>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -66,5 +68,8 @@ class AlertSink {
 
 // RFC 3339 UTC with nanoseconds, e.g. 2026-11-22T10:00:00.000000000Z
 std::string format_time_ns(uint64_t t_ns);
+// The reverse for whole seconds: "YYYY-MM-DDTHH:MM:SS[.fraction]Z" -> Unix seconds, or
+// nullopt when the text is not such a UTC time (what reports and alerts carry).
+std::optional<uint64_t> parse_time_seconds(std::string_view t);
 
 }  // namespace haystack

@@ -31,6 +31,7 @@ class RecordWriter {
  public:
   explicit RecordWriter(std::vector<uint8_t>& out) : out_(out) {}
   void u8(uint8_t v) { out_.push_back(v); }
+  void boolean(bool v) { u8(v ? 1 : 2); }  // RFC 7011 §6.1.5: 1 true, 2 false
   void u16(uint16_t v);
   void u32(uint32_t v);
   void u64(uint64_t v);

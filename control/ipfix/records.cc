@@ -1,11 +1,10 @@
 #include "control/ipfix/records.h"
 
 #include <algorithm>
-#include <cstdio>
-#include <ctime>
 #include <map>
 #include <stdexcept>
 
+#include "control/alert_sink.h"
 #include "control/detection.h"
 
 namespace haystack::ipfix {
@@ -200,7 +199,7 @@ void encode_detection(const DetectionRecord& d, std::vector<uint8_t>& out) {
   w.u32(d.domains_required);
   w.u32(d.domains_total);
   w.u32(d.active_hours);
-  w.u8(d.active ? 1 : 2);  // RFC 7011 §6.1.5 boolean
+  w.boolean(d.active);
   w.u64(d.packets);
   w.u64(d.bytes);
 }
@@ -231,16 +230,11 @@ Template eui_exposure_template() {
 
 namespace {
 
-// "2026-11-01T10:00:00.000000000Z" (format_time_ns) -> Unix seconds.
+// window_start as format_time_ns writes it -> Unix seconds.
 uint32_t report_seconds(const std::string& s) {
-  std::tm tm{};
-  int y, mo, d, h, mi, se;
-  if (std::sscanf(s.c_str(), "%4d-%2d-%2dT%2d:%2d:%2d", &y, &mo, &d, &h, &mi, &se) != 6) {
-    throw std::invalid_argument("EUI-64 report: bad window_start '" + s + "'");
-  }
-  tm.tm_year = y - 1900, tm.tm_mon = mo - 1, tm.tm_mday = d;
-  tm.tm_hour = h, tm.tm_min = mi, tm.tm_sec = se;
-  return uint32_t(timegm(&tm));
+  const std::optional<uint64_t> t = parse_time_seconds(s);
+  if (!t) throw std::invalid_argument("EUI-64 report: bad window_start '" + s + "'");
+  return uint32_t(*t);
 }
 
 }  // namespace
@@ -292,7 +286,7 @@ void encode_eui_exposure(const EuiExposureRecord& r, std::vector<uint8_t>& out) 
   w.string(r.prefix);
   w.string(r.mac);
   w.string(r.manufacturer);
-  w.u8(r.iot_only ? 1 : 2);  // RFC 7011 §6.1.5 boolean
+  w.boolean(r.iot_only);
 }
 
 Template sampling_template() {

@@ -1,5 +1,7 @@
 #include "control/store/clickhouse_rows.h"
 
+#include "control/alert_sink.h"
+
 #include <algorithm>
 #include <charconv>
 
@@ -298,20 +300,7 @@ std::string sql_quote(std::string_view text) {
 }
 
 uint64_t parse_rfc3339_seconds(std::string_view t) {
-  unsigned y = 0, mo = 0, d = 0, h = 0, mi = 0, s = 0;
-  if (t.size() < 20 || t[4] != '-' || t[7] != '-' || t[10] != 'T' || t[13] != ':' || t[16] != ':' ||
-      t.back() != 'Z' || !digits(t, 0, 4, y) || !digits(t, 5, 2, mo) || !digits(t, 8, 2, d) ||
-      !digits(t, 11, 2, h) || !digits(t, 14, 2, mi) || !digits(t, 17, 2, s) || mo < 1 || mo > 12 ||
-      d < 1 || d > 31 || h > 23 || mi > 59 || s > 60 || y < 1970) {
-    return 0;
-  }
-  if (t.size() > 20) {
-    if (t[19] != '.') return 0;
-    for (size_t i = 20; i + 1 < t.size(); ++i) {
-      if (t[i] < '0' || t[i] > '9') return 0;
-    }
-  }
-  return uint64_t(days_from_civil(y, mo, d)) * 86400 + h * 3600 + mi * 60 + s;
+  return parse_time_seconds(t).value_or(0);
 }
 
 }  // namespace haystack::store

@@ -103,13 +103,6 @@ CREATE TABLE hitlist_generations (
   PRIMARY KEY (site, number, loaded_ns));
 )sql";
 
-// "2026-11-22T10:00:00..." -> UTC seconds; -1 if it does not start like that.
-int64_t parse_rfc3339_seconds(const std::string& s) {
-  std::tm tm{};
-  const char* end = strptime(s.c_str(), "%Y-%m-%dT%H:%M:%S", &tm);
-  return end ? int64_t(timegm(&tm)) : -1;
-}
-
 }  // namespace
 
 SqliteStore::SqliteStore(SqliteOptions opt) : opt_(std::move(opt)) {
@@ -299,15 +292,15 @@ void SqliteStore::put_windows(const std::vector<detection::WindowReport>& report
 void SqliteStore::put_eui64(const nlohmann::ordered_json& report) {
   guarded("put_eui64", [&] {
     const std::string window = report.value("window", "");
-    const int64_t start = parse_rfc3339_seconds(report.value("window_start", ""));
-    if (window.empty() || start < 0)
+    const std::optional<uint64_t> at = parse_time_seconds(report.value("window_start", ""));
+    if (window.empty() || !at)
       throw std::runtime_error("EUI-64 report without window/window_start");
     const std::string text = report.dump();
     Transaction t(*db_);
     Stmt(*db_,
          "INSERT OR REPLACE INTO eui64_windows (site, window, window_start, prefixes_seen, "
          "prefixes_exposed, exposed_share, report) VALUES (?, ?, ?, ?, ?, ?, ?)")
-        .args(opt_.site, window, start, report.value("prefixes_seen", uint64_t{0}),
+        .args(opt_.site, window, int64_t(*at), report.value("prefixes_seen", uint64_t{0}),
               report.value("prefixes_exposed", uint64_t{0}), report.value("exposed_share", 0.0),
               text)
         .run();

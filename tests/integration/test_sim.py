@@ -5,11 +5,17 @@ detections from the simulator's ground truth. usage: test_sim.py CASE
 Environment (set by meson): those of test_haystackd.py plus HAYSTACK_SIM.
 """
 import hashlib
+import importlib.util
 import json
 import os
 import subprocess
 
 from test_haystackd import DATA, check, fail, pcap_records, run_haystackd, run_case
+
+_spec = importlib.util.spec_from_file_location(
+    "eval_detection", os.path.join(DATA, "..", "..", "scripts", "eval-detection.py"))
+EVAL = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(EVAL)
 
 SIM = os.environ["HAYSTACK_SIM"]
 BUNDLE = os.path.join(DATA, "hitlist", "example-2026-11-01.hitlist")
@@ -33,16 +39,8 @@ def digests(d):
 
 
 def truth(d):
-    meta, devices, linedays = None, [], []
-    for line in open(os.path.join(d, "truth.jsonl")):
-        j = json.loads(line)
-        if j["type"] == "meta":
-            meta = j
-        elif j["type"] == "device":
-            devices.append(j)
-        else:
-            linedays.append(j)
-    return meta, devices, linedays
+    """The ground truth as scripts/eval-detection.py reads it (one reader for both)."""
+    return EVAL.load_truth(os.path.join(d, "truth.jsonl"))
 
 
 def case_sim_deterministic(tmp):
